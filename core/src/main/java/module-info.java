@@ -5,5 +5,6 @@
  */
 module io.panapipe.core {
     requires io.panapipe.bindings;
+    requires jdk.net;
     exports io.panapipe;
 }

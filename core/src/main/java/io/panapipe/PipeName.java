@@ -1,0 +1,179 @@
+package io.panapipe;
+
+import io.panapipe.internal.Platform;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Objects;
+
+/**
+ * The address of a pipe.
+ *
+ * <p>{@link #of(String)} takes a logical name that means the same thing on every platform:
+ * on Windows it becomes {@code \\.\pipe\<name>}; on Unix, a socket file {@code <name>} in a
+ * private per-user directory ({@code $XDG_RUNTIME_DIR/panapipe}, else
+ * {@code <java.io.tmpdir>/panapipe-<uid>}, created with mode {@code 0700}).
+ * {@link #ofWindowsPath(String)} and {@link #ofSocketPath(Path)} name an exact OS address instead,
+ * for talking to other programs' pipes such as {@code \\.\pipe\docker_engine} or
+ * {@code /var/run/docker.sock}.
+ *
+ * <p>Names are checked here, before any system call: a Windows pipe path is at most
+ * {@value #MAX_WINDOWS_PATH} characters; a Unix socket path at most {@value #MAX_SOCKET_PATH_BYTES}
+ * bytes (the size of {@code sun_path} less its terminating NUL).
+ */
+public final class PipeName {
+    /** Longest Windows pipe path, {@code \\.\pipe\} prefix included (documented by {@code CreateNamedPipeW}). */
+    public static final int MAX_WINDOWS_PATH = 256;
+    /** Longest Unix socket path in bytes: {@code sizeof(sun_path) - 1}. */
+    public static final int MAX_SOCKET_PATH_BYTES = 107;
+
+    static final String WINDOWS_PREFIX = "\\\\.\\pipe\\";
+
+    private final String logicalName;   // null for the explicit forms
+    private final String osPath;
+    private final boolean windowsPath;
+
+    private PipeName(String logicalName, String osPath, boolean windowsPath) {
+        this.logicalName = logicalName;
+        this.osPath = osPath;
+        this.windowsPath = windowsPath;
+    }
+
+    /**
+     * A logical pipe name, portable between Windows and Unix.
+     *
+     * @param name 1 or more characters; no {@code /}, {@code \}, NUL or other control characters,
+     *             not {@code .} or {@code ..}
+     * @throws IllegalArgumentException if the name is empty, has an illegal character, or makes an
+     *             OS path longer than the platform's limit (the message names the limit)
+     */
+    public static PipeName of(String name) {
+        Objects.requireNonNull(name, "name");
+        if (name.isEmpty()) {
+            throw new IllegalArgumentException("pipe name is empty");
+        }
+        if (name.equals(".") || name.equals("..")) {
+            throw new IllegalArgumentException("pipe name must not be '" + name + "'");
+        }
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (c == '/' || c == '\\' || c < 0x20 || c == 0x7f) {
+                throw new IllegalArgumentException("pipe name has an illegal character "
+                        + String.format("U+%04X", (int) c) + " at index " + i
+                        + " (a logical name may not contain '/', '\\' or control characters): " + printable(name));
+            }
+        }
+        if (Platform.isWindows()) {
+            return new PipeName(name, checkWindowsLength(WINDOWS_PREFIX + name), true);
+        }
+        Path path = Platform.pipeDirectory().resolve(name);
+        return new PipeName(name, checkSocketLength(path.toString()), false);
+    }
+
+    /**
+     * An explicit Windows pipe path such as {@code \\.\pipe\docker_engine}.
+     *
+     * @throws IllegalArgumentException if it is not of the form {@code \\<server>\pipe\<name>}
+     *             or is longer than {@value #MAX_WINDOWS_PATH} characters
+     */
+    public static PipeName ofWindowsPath(String path) {
+        Objects.requireNonNull(path, "path");
+        int pipe = path.indexOf("\\pipe\\");
+        if (!path.startsWith("\\\\") || pipe < 3 || path.indexOf('\\', 2) != pipe
+                || path.length() == pipe + "\\pipe\\".length()) {
+            throw new IllegalArgumentException("not a Windows pipe path (expected \\\\.\\pipe\\<name>): " + printable(path));
+        }
+        if (path.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException("pipe path contains NUL: " + printable(path));
+        }
+        return new PipeName(null, checkWindowsLength(path), true);
+    }
+
+    /**
+     * An explicit Unix domain socket path such as {@code /var/run/docker.sock}.
+     *
+     * @throws IllegalArgumentException if the path is empty, contains NUL, or is longer than
+     *             {@value #MAX_SOCKET_PATH_BYTES} bytes in UTF-8
+     */
+    public static PipeName ofSocketPath(Path path) {
+        Objects.requireNonNull(path, "path");
+        String s = path.toString();
+        if (s.isEmpty()) {
+            throw new IllegalArgumentException("socket path is empty");
+        }
+        if (s.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException("socket path contains NUL: " + printable(s));
+        }
+        return new PipeName(null, checkSocketLength(s), false);
+    }
+
+    /** The operating-system address: a {@code \\.\pipe\...} path or a socket file path. */
+    public String osPath() {
+        return osPath;
+    }
+
+    /** The socket file of a Unix name. */
+    public Path socketPath() {
+        if (windowsPath) {
+            throw new IllegalStateException("a Windows pipe path has no socket file: " + osPath);
+        }
+        return Path.of(osPath);
+    }
+
+    /** Whether this names a Windows pipe ({@code \\.\pipe\...}) rather than a Unix socket file. */
+    public boolean isWindowsPath() {
+        return windowsPath;
+    }
+
+    /** The logical name given to {@link #of(String)}, or {@code null} for an explicit path. */
+    public String logicalName() {
+        return logicalName;
+    }
+
+    private static String checkWindowsLength(String path) {
+        if (path.length() > MAX_WINDOWS_PATH) {
+            throw new IllegalArgumentException("Windows pipe path is " + path.length()
+                    + " characters; the limit is " + MAX_WINDOWS_PATH + " (\\\\.\\pipe\\ included): " + printable(path));
+        }
+        return path;
+    }
+
+    private static String checkSocketLength(String path) {
+        int bytes = path.getBytes(StandardCharsets.UTF_8).length;
+        if (bytes > MAX_SOCKET_PATH_BYTES) {
+            throw new IllegalArgumentException("Unix socket path is " + bytes + " bytes; the limit is "
+                    + MAX_SOCKET_PATH_BYTES + " (sun_path is 108 bytes with its NUL): " + printable(path)
+                    + " (use a shorter name, or set XDG_RUNTIME_DIR / java.io.tmpdir to a shorter directory)");
+        }
+        return path;
+    }
+
+    private static String printable(String s) {
+        String shown = s.length() > 300 ? s.substring(0, 300) + "..." : s;
+        StringBuilder b = new StringBuilder(shown.length() + 2).append('"');
+        for (int i = 0; i < shown.length(); i++) {
+            char c = shown.charAt(i);
+            if (c < 0x20 || c == 0x7f) {
+                b.append(String.format("\\u%04x", (int) c));
+            } else {
+                b.append(c);
+            }
+        }
+        return b.append('"').toString();
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof PipeName other && other.osPath.equals(osPath) && other.windowsPath == windowsPath;
+    }
+
+    @Override
+    public int hashCode() {
+        return osPath.hashCode();
+    }
+
+    @Override
+    public String toString() {
+        return osPath;
+    }
+}

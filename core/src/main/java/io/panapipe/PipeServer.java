@@ -1,0 +1,154 @@
+package io.panapipe;
+
+import io.panapipe.internal.Engines;
+import io.panapipe.internal.PipeChannel;
+import io.panapipe.internal.ServerEndpoint;
+import io.panapipe.internal.Timeouts;
+import io.panapipe.internal.Transport;
+import io.panapipe.internal.completion.IoGate;
+import io.panapipe.internal.completion.Operation;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.channels.ClosedByInterruptException;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * A bound pipe name that accepts connections.
+ *
+ * <pre>{@code
+ * try (PipeServer server = PipeServer.bind(PipeName.of("echo"))) {
+ *     while (true) {
+ *         Pipe pipe = server.accept();
+ *         Thread.ofVirtual().start(() -> {
+ *             try (pipe; Arena arena = Arena.ofConfined()) {
+ *                 MemorySegment buf = arena.allocate(4096);
+ *                 for (int n; (n = pipe.read(buf)) >= 0; ) {
+ *                     pipe.write(buf.asSlice(0, n));
+ *                 }
+ *             } catch (IOException e) {
+ *                 // the client went away
+ *             }
+ *         });
+ *     }
+ * }
+ * }</pre>
+ *
+ * <p>Windows: the server keeps at least one pipe instance listening at all times (the first one
+ * created with {@code FILE_FLAG_FIRST_PIPE_INSTANCE}, so nobody else can take the name) and a
+ * backlog of {@link PipeOptions#acceptBacklog()} instances waiting for clients. Unix: a listening
+ * socket in the name's private directory; a stale socket file of a dead server is replaced, a
+ * live server's never is.
+ *
+ * <p>{@link #close()} wakes a thread blocked in {@link #accept()} promptly (it throws
+ * {@link java.nio.channels.AsynchronousCloseException}); connections already accepted stay open.
+ */
+public final class PipeServer implements Closeable {
+    private final ServerEndpoint endpoint;
+    private final IoGate gate;
+    private final PipeName name;
+    private final PipeOptions options;
+    private final ReentrantLock acceptLock = new ReentrantLock();
+    private final ReentrantLock closeLock = new ReentrantLock();
+
+    private PipeServer(ServerEndpoint endpoint, PipeName name, PipeOptions options) {
+        this.endpoint = endpoint;
+        this.gate = endpoint.gate();
+        this.name = name;
+        this.options = options;
+    }
+
+    /** Binds with {@link PipeOptions#defaults()}. */
+    public static PipeServer bind(PipeName name) throws IOException {
+        return bind(name, PipeOptions.defaults());
+    }
+
+    /**
+     * Binds a server to {@code name}.
+     *
+     * @throws PipeException if a live server already holds the name (Windows {@code ERROR_ACCESS_DENIED}
+     *         or {@code ERROR_PIPE_BUSY} on the first instance; Unix {@code EADDRINUSE}), or another OS error
+     */
+    public static PipeServer bind(PipeName name, PipeOptions options) throws IOException {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(options, "options");
+        return new PipeServer(Engines.get().bind(name, options), name, options);
+    }
+
+    /** Waits as long as it takes for the next client. */
+    public Pipe accept() throws IOException {
+        return accept(Operation.NO_TIMEOUT);
+    }
+
+    /**
+     * Waits at most {@code timeout} for the next client.
+     *
+     * @throws PipeTimeoutException if none came; the server stays usable
+     */
+    public Pipe accept(Duration timeout) throws IOException {
+        return accept(Timeouts.toNanos(timeout, "timeout"));
+    }
+
+    private Pipe accept(long timeoutNanos) throws IOException {
+        acceptLock.lock();
+        try {
+            gate.enter();
+            Transport transport;
+            try {
+                if (Thread.currentThread().isInterrupted()) {
+                    throw new ClosedByInterruptException();
+                }
+                transport = endpoint.accept(timeoutNanos);
+            } finally {
+                gate.exit();
+            }
+            return new Pipe(new PipeChannel(transport, options.mode(), options.heapBufferSize()), name);
+        } catch (ClosedByInterruptException e) {
+            close(); // as the JDK's ServerSocketChannel: an interrupted accept closes the server
+            throw e;
+        } finally {
+            acceptLock.unlock();
+        }
+    }
+
+    /** The name this server is bound to. */
+    public PipeName name() {
+        return name;
+    }
+
+    /** The options this server was bound with. */
+    public PipeOptions options() {
+        return options;
+    }
+
+    public boolean isOpen() {
+        return !gate.isClosing();
+    }
+
+    /**
+     * Stops listening: a blocked {@link #accept} wakes with
+     * {@link java.nio.channels.AsynchronousCloseException}, waiting instances are cancelled and
+     * closed (Unix: the socket file is removed). Accepted pipes are not affected. Idempotent.
+     */
+    @Override
+    public void close() throws IOException {
+        closeLock.lock();
+        try {
+            if (!gate.startClose()) {
+                return;
+            }
+            endpoint.wakeAll();
+            gate.awaitIdle();
+            endpoint.release();
+        } finally {
+            closeLock.unlock();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "PipeServer[" + name + ", " + options.mode() + (isOpen() ? "" : ", closed") + "]";
+    }
+}

@@ -1,0 +1,22 @@
+package io.panapipe;
+
+import java.io.InterruptedIOException;
+
+/**
+ * A read, write, accept or connect did not finish before its deadline. The operation was cancelled
+ * and its completion awaited, so the pipe (or server) is still usable: nothing was consumed, and
+ * bytes that raced in before the cancel took effect were returned instead of this exception.
+ * For a write, {@link #bytesTransferred} bytes were written before the deadline.
+ */
+public class PipeTimeoutException extends InterruptedIOException {
+    private static final long serialVersionUID = 1L;
+
+    public PipeTimeoutException(String message) {
+        super(message);
+    }
+
+    public PipeTimeoutException(String message, int bytesTransferred) {
+        super(message);
+        this.bytesTransferred = bytesTransferred;
+    }
+}

@@ -1,0 +1,281 @@
+package io.panapipe.internal;
+
+import io.panapipe.PipeMode;
+import io.panapipe.internal.completion.IoGate;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.channels.ClosedByInterruptException;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * What every engine's connection shares: one reader and one writer at a time, heap data staged
+ * through a per-connection native buffer (native segments go to the kernel as they are), the
+ * JDK's interrupt semantics, and the close protocol of {@link IoGate}. Engine specifics are in
+ * the {@link Transport}.
+ */
+public final class PipeChannel {
+    private static final int MAX_MESSAGE = io.panapipe.PipeOptions.MAX_BUFFER_SIZE;
+
+    private final Transport transport;
+    private final IoGate gate;
+    private final PipeMode mode;
+    private final ReentrantLock readLock = new ReentrantLock();
+    private final ReentrantLock writeLock = new ReentrantLock();
+    private final ReentrantLock closeLock = new ReentrantLock();
+    private final Staging readStaging;
+    private final Staging writeStaging;
+    private boolean messageComplete = true;
+
+    public PipeChannel(Transport transport, PipeMode mode, int heapBufferSize) {
+        this.transport = transport;
+        this.gate = transport.gate();
+        this.mode = mode;
+        this.readStaging = new Staging(heapBufferSize);
+        this.writeStaging = new Staging(heapBufferSize);
+    }
+
+    public PipeMode mode() {
+        return mode;
+    }
+
+    public boolean isOpen() {
+        return !gate.isClosing();
+    }
+
+    /** See {@link io.panapipe.Pipe#read(MemorySegment, java.time.Duration)}. */
+    public int read(MemorySegment dst, long timeoutNanos) throws IOException {
+        if (dst.isReadOnly()) {
+            throw new IllegalArgumentException("destination segment is read-only");
+        }
+        readLock.lock();
+        try {
+            begin();
+            int n;
+            try {
+                if (dst.byteSize() == 0) {
+                    return 0;
+                }
+                if (dst.isNative()) {
+                    n = transport.read(dst, 0, (int) Math.min(dst.byteSize(), Integer.MAX_VALUE), timeoutNanos);
+                } else {
+                    MemorySegment buf = readStaging.get(dst.byteSize(), mode == PipeMode.MESSAGE);
+                    n = transport.read(buf, 0, (int) Math.min(dst.byteSize(), buf.byteSize()), timeoutNanos);
+                    if (n > 0) {
+                        MemorySegment.copy(buf, 0, dst, 0, n);
+                    }
+                }
+                messageComplete = transport.isMessageComplete();
+            } finally {
+                end();
+            }
+            return n;
+        } catch (ClosedByInterruptException e) {
+            closeAfterInterrupt();
+            throw e;
+        } finally {
+            readLock.unlock();
+        }
+    }
+
+    /** Reads into part of a byte array, staged through native memory. */
+    public int read(byte[] a, int off, int len, long timeoutNanos) throws IOException {
+        java.util.Objects.checkFromIndexSize(off, len, a.length);
+        readLock.lock();
+        try {
+            begin();
+            int n;
+            try {
+                if (len == 0) {
+                    return 0;
+                }
+                MemorySegment buf = readStaging.get(len, mode == PipeMode.MESSAGE);
+                n = transport.read(buf, 0, (int) Math.min(len, buf.byteSize()), timeoutNanos);
+                if (n > 0) {
+                    MemorySegment.copy(buf, ValueLayout.JAVA_BYTE, 0, a, off, n);
+                }
+                messageComplete = transport.isMessageComplete();
+            } finally {
+                end();
+            }
+            return n;
+        } catch (ClosedByInterruptException e) {
+            closeAfterInterrupt();
+            throw e;
+        } finally {
+            readLock.unlock();
+        }
+    }
+
+    /** Writes all of {@code src} (one message in MESSAGE mode). */
+    public int write(MemorySegment src, long timeoutNanos) throws IOException {
+        long size = src.byteSize();
+        if (mode == PipeMode.MESSAGE && size > MAX_MESSAGE) {
+            throw new IllegalArgumentException("message of " + size + " bytes exceeds the limit of " + MAX_MESSAGE);
+        }
+        writeLock.lock();
+        try {
+            begin();
+            try {
+                if (src.isNative()) {
+                    writeAll(src, size, timeoutNanos);
+                } else {
+                    MemorySegment buf = writeStaging.get(size, mode == PipeMode.MESSAGE);
+                    long done = 0;
+                    do {
+                        int chunk = (int) Math.min(size - done, buf.byteSize());
+                        MemorySegment.copy(src, done, buf, 0, chunk);
+                        writeAll(buf, chunk, timeoutNanos);
+                        done += chunk;
+                    } while (done < size);
+                }
+            } finally {
+                end();
+            }
+            return (int) Math.min(size, Integer.MAX_VALUE);
+        } catch (ClosedByInterruptException e) {
+            closeAfterInterrupt();
+            throw e;
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    /** Writes part of a byte array, staged through native memory. */
+    public void write(byte[] a, int off, int len, long timeoutNanos) throws IOException {
+        java.util.Objects.checkFromIndexSize(off, len, a.length);
+        writeLock.lock();
+        try {
+            begin();
+            try {
+                MemorySegment buf = writeStaging.get(len, mode == PipeMode.MESSAGE);
+                int done = 0;
+                do {
+                    int chunk = (int) Math.min(len - done, buf.byteSize());
+                    MemorySegment.copy(a, off + done, buf, ValueLayout.JAVA_BYTE, 0, chunk);
+                    writeAll(buf, chunk, timeoutNanos);
+                    done += chunk;
+                } while (done < len);
+            } finally {
+                end();
+            }
+        } catch (ClosedByInterruptException e) {
+            closeAfterInterrupt();
+            throw e;
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    private void writeAll(MemorySegment buf, long length, long timeoutNanos) throws IOException {
+        if (mode == PipeMode.MESSAGE) {
+            transport.write(buf, 0, (int) length, timeoutNanos); // one message, possibly empty
+            return;
+        }
+        long deadline = System.nanoTime() + timeoutNanos;
+        long offset = 0;
+        while (offset < length) {
+            long left = timeoutNanos < 0 ? timeoutNanos : Math.max(0, deadline - System.nanoTime());
+            offset += transport.write(buf, offset, (int) Math.min(length - offset, Integer.MAX_VALUE), left);
+        }
+    }
+
+    /** See {@link io.panapipe.Pipe#isMessageComplete()}. */
+    public boolean isMessageComplete() {
+        readLock.lock();
+        try {
+            return messageComplete;
+        } finally {
+            readLock.unlock();
+        }
+    }
+
+    public long peerProcessId() throws IOException {
+        gate.enter();
+        try {
+            return transport.peerProcessId();
+        } finally {
+            gate.exit();
+        }
+    }
+
+    /**
+     * Closes the connection: blocked reads and writes are cancelled and wake with
+     * {@code AsynchronousCloseException}; returns once the handle and native memory are released.
+     * A second call waits for the first to finish.
+     */
+    public void close() throws IOException {
+        closeLock.lock();
+        try {
+            if (!gate.startClose()) {
+                return;
+            }
+            transport.wakeAll();
+            gate.awaitIdle();
+            try {
+                transport.release();
+            } finally {
+                readStaging.free();
+                writeStaging.free();
+            }
+        } finally {
+            closeLock.unlock();
+        }
+    }
+
+    private void begin() throws IOException {
+        gate.enter();
+        if (Thread.currentThread().isInterrupted()) {
+            gate.exit();
+            throw new ClosedByInterruptException(); // as the JDK: an interrupted thread closes the channel
+        }
+    }
+
+    private void end() {
+        gate.exit();
+    }
+
+    private void closeAfterInterrupt() {
+        try {
+            close();
+        } catch (IOException ignored) {
+            // the ClosedByInterruptException being thrown says what happened
+        }
+    }
+
+    /**
+     * A native buffer allocated on first use. In BYTE mode it has a fixed size and large transfers
+     * go through it in pieces; in MESSAGE mode it grows to the largest message seen, since a
+     * message must be sent, and is best received, whole. Growth replaces its arena; steady state
+     * allocates nothing.
+     */
+    private static final class Staging {
+        private final int baseSize;
+        private Arena arena;
+        private MemorySegment segment;
+
+        Staging(int baseSize) {
+            this.baseSize = baseSize;
+        }
+
+        MemorySegment get(long wanted, boolean grow) {
+            long size = grow ? Math.max(baseSize, Math.min(wanted, MAX_MESSAGE)) : baseSize;
+            if (segment == null || segment.byteSize() < size) {
+                free();
+                arena = Arena.ofShared();
+                segment = arena.allocate(size, 64);
+            }
+            return segment;
+        }
+
+        void free() {
+            if (arena != null) {
+                arena.close();
+                arena = null;
+                segment = null;
+            }
+        }
+    }
+}

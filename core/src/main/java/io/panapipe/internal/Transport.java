@@ -1,0 +1,51 @@
+package io.panapipe.internal;
+
+import io.panapipe.internal.completion.IoGate;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * One connected pipe as an engine implements it: the few primitives that differ between io_uring,
+ * IOCP and the NIO fallback. Locking, heap-buffer staging, closing and interrupt handling are done
+ * once, above, by {@link PipeChannel}; every method here is called between
+ * {@code gate().enter()} and {@code gate().exit()}, at most one read and one write at a time.
+ */
+public interface Transport {
+    /** The gate of this connection's handle; the transport's operations wait on it. */
+    IoGate gate();
+
+    /**
+     * Reads into native memory: at most {@code length} bytes into {@code buf} at {@code offset}.
+     * (Offset and length are passed separately so that no slice is allocated per call.)
+     *
+     * @param buf a native segment
+     * @param length at least 1
+     * @param timeoutNanos {@link io.panapipe.internal.completion.Operation#NO_TIMEOUT} or a limit
+     * @return bytes read (0 only for an empty message), or -1 at end of stream
+     * @throws io.panapipe.PipeTimeoutException nothing arrived in time (the pipe stays usable)
+     * @throws java.nio.channels.AsynchronousCloseException the gate started closing
+     * @throws java.nio.channels.ClosedByInterruptException the thread was interrupted (the caller closes)
+     */
+    int read(MemorySegment buf, long offset, int length, long timeoutNanos) throws IOException;
+
+    /** After a read in MESSAGE mode: whether it ended the message. Always {@code true} in BYTE mode. */
+    boolean isMessageComplete();
+
+    /**
+     * Writes {@code length} bytes of native memory at {@code offset}: in BYTE mode at least one
+     * byte, in MESSAGE mode all of them as one message.
+     *
+     * @return bytes written
+     */
+    int write(MemorySegment buf, long offset, int length, long timeoutNanos) throws IOException;
+
+    /** The process id of the other end. */
+    long peerProcessId() throws IOException;
+
+    /** Wakes the threads waiting in this transport so that they see the gate closing. */
+    void wakeAll();
+
+    /** Closes the handle and frees native memory; called once, after the gate is idle. */
+    void release() throws IOException;
+}

@@ -1,0 +1,11 @@
+package io.panapipe.internal.completion;
+
+/**
+ * Asks the kernel to cancel one submitted operation ({@code CancelIoEx(handle, &ov)}, an io_uring
+ * {@code ASYNC_CANCEL}, or dropping a readiness interest). It must not block and must not complete
+ * the operation itself: the completion still comes through the engine, as it always does.
+ */
+@FunctionalInterface
+public interface Canceller {
+    void cancel(Operation op);
+}
