@@ -50,8 +50,36 @@ public final class SocketFiles {
         return path;
     }
 
-    /** Whether a server answers on the socket at {@code path}. */
+    /**
+     * Whether a server listens on the socket at {@code path}. On Linux the kernel's table of Unix
+     * sockets ({@code /proc/net/unix}) answers without touching the server; elsewhere a probe
+     * connection does (the live server then sees one client that comes and goes at once).
+     */
     public static boolean isLive(Path path) {
+        Boolean listed = listedAsListening(path);
+        return listed != null ? listed : answersProbe(path);
+    }
+
+    /** {@code /proc/net/unix} lists bound sockets; flag {@code 00010000} (__SO_ACCEPTCON) marks a listener. */
+    private static Boolean listedAsListening(Path path) {
+        Path table = Path.of("/proc/net/unix");
+        if (!path.isAbsolute() || !Files.isReadable(table)) {
+            return null;
+        }
+        String suffix = " " + path;
+        try (var lines = Files.lines(table)) {
+            return lines.skip(1).anyMatch(line -> line.endsWith(suffix) && listening(line));
+        } catch (IOException | java.io.UncheckedIOException e) {
+            return null;
+        }
+    }
+
+    private static boolean listening(String line) {
+        String[] f = line.trim().split("\\s+");
+        return f.length > 3 && (Long.parseLong(f[3], 16) & 0x10000L) != 0;
+    }
+
+    private static boolean answersProbe(Path path) {
         try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             probe.connect(UnixDomainSocketAddress.of(path));
             return true;
