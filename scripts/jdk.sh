@@ -11,7 +11,8 @@ panapipe_find_jdk() {
   local candidates=() c v
   [ -n "${JAVA_HOME:-}" ] && candidates+=("$JAVA_HOME")
   command -v javac >/dev/null 2>&1 && candidates+=("$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")")
-  for c in /usr/lib/jvm/* /opt/java/* /opt/jdk* "$HOME"/.sdkman/candidates/java/*; do
+  # PANAPIPE_JVM_DIRS replaces the places searched (a space-separated list of globs).
+  for c in ${PANAPIPE_JVM_DIRS:-/usr/lib/jvm/* /opt/java/* /opt/jdk* $HOME/.sdkman/candidates/java/*}; do
     [ -d "$c" ] && candidates+=("$c")
   done
   local best="" bestv=0
