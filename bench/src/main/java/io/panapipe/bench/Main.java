@@ -1,0 +1,546 @@
+package io.panapipe.bench;
+
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.regex.Pattern;
+import org.openjdk.jmh.profile.GCProfiler;
+import org.openjdk.jmh.results.Result;
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.format.OutputFormatFactory;
+import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.runner.options.TimeValue;
+import org.openjdk.jmh.runner.options.VerboseMode;
+
+/**
+ * The runnable comparison.
+ *
+ * <pre>
+ *   (no arguments)      platform report, then a short comparison (a few minutes), table and chart
+ *   --full              every case: round trip 1 B..64 KiB, streaming 4 KiB..1 MiB, many connections, idle
+ *   --case REGEX        only the cases whose id matches (see --list), with the full settings
+ *   --list              the case ids
+ *   --out DIR           where results go (default: bench/results under the repository)
+ *   report JSON [DIR]   only turn a JSON result (JMH -rf json, or ours) into the table and chart
+ *   platform            only the platform report
+ * </pre>
+ */
+public final class Main {
+    private static final PrintStream OUT = System.out;
+
+    private Main() {}
+
+    enum Kind { ROUND_TRIP, STREAM, C_ROUND_TRIP, C_STREAM, MANY, IDLE }
+
+    /** One case of the comparison; {@code id} is what --case matches. */
+    record Case(String id, Kind kind, String peer, int size, String threads) {
+        static Case of(Kind kind, String peer, int size, String threads) {
+            String k = switch (kind) {
+                case ROUND_TRIP, C_ROUND_TRIP -> "roundtrip";
+                case STREAM, C_STREAM -> "stream";
+                case MANY -> "many";
+                case IDLE -> "idle";
+            };
+            return new Case(k + "/" + size + "/" + peer + (threads.isEmpty() ? "" : "/" + threads), kind, peer, size, threads);
+        }
+    }
+
+    /** The settings of one run. */
+    record Settings(boolean quick, int warmups, Duration warmupTime, int measurements, Duration measurementTime,
+                    Duration caseLimit, int manySeconds, double idleSeconds, double wakeTimeout) {
+        static final Settings QUICK = new Settings(true, 2, Duration.ofMillis(500), 3, Duration.ofMillis(500),
+                Duration.ofSeconds(90), 3, 2, 2);
+        static final Settings FULL = new Settings(false, 3, Duration.ofSeconds(1), 5, Duration.ofSeconds(1),
+                Duration.ofSeconds(180), 5, 3, 3);
+    }
+
+    static final List<String> THREADS = List.of("platform", "virtual");
+
+    static List<Case> quickCases() {
+        List<Case> l = new ArrayList<>();
+        for (String p : Peers.javaPeers()) for (String t : THREADS) l.add(Case.of(Kind.ROUND_TRIP, p, 64, t));
+        l.add(Case.of(Kind.C_ROUND_TRIP, Peers.C, 64, ""));
+        for (String p : Peers.javaPeers()) for (String t : THREADS) l.add(Case.of(Kind.STREAM, p, 65536, t));
+        l.add(Case.of(Kind.C_STREAM, Peers.C, 65536, ""));
+        return l;
+    }
+
+    static List<Case> fullCases() {
+        List<Case> l = new ArrayList<>();
+        for (int size : new int[] {1, 64, 4096, 65536}) {
+            for (String p : Peers.javaPeers()) for (String t : THREADS) l.add(Case.of(Kind.ROUND_TRIP, p, size, t));
+            l.add(Case.of(Kind.C_ROUND_TRIP, Peers.C, size, ""));
+        }
+        for (int size : new int[] {4096, 65536, 1048576}) {
+            for (String p : Peers.javaPeers()) for (String t : THREADS) l.add(Case.of(Kind.STREAM, p, size, t));
+            l.add(Case.of(Kind.C_STREAM, Peers.C, size, ""));
+        }
+        for (int n : new int[] {100, 1000, 10000}) for (String p : Peers.javaPeers()) l.add(Case.of(Kind.MANY, p, n, ""));
+        for (String p : Peers.javaPeers()) l.add(Case.of(Kind.IDLE, p, 1000, ""));
+        return l;
+    }
+
+    public static void main(String[] args) throws Exception {
+        List<String> a = new ArrayList<>(List.of(args));
+        Path out = null;
+        int o = a.indexOf("--out");
+        if (o >= 0) {
+            if (o + 1 >= a.size()) usage("--out needs a directory");
+            out = Path.of(a.get(o + 1));
+            a.remove(o + 1);
+            a.remove(o);
+        }
+        if (out == null) out = repoRoot().resolve("bench/results");
+        if (a.isEmpty()) {
+            platformReport();
+            run(quickCases(), Settings.QUICK, out, "quick");
+        } else if (a.get(0).equals("--full")) {
+            platformReport();
+            run(fullCases(), Settings.FULL, out, "full");
+        } else if (a.get(0).equals("--case")) {
+            if (a.size() < 2) usage("--case needs a regular expression");
+            Pattern p = Pattern.compile(a.get(1));
+            List<Case> l = fullCases().stream().filter(c -> p.matcher(c.id()).find()).toList();
+            if (l.isEmpty()) usage("no case matches " + a.get(1) + " (see --list)");
+            platformReport();
+            run(l, Settings.FULL, out, "case " + a.get(1));
+        } else if (a.get(0).equals("--list")) {
+            fullCases().forEach(c -> OUT.println(c.id()));
+        } else if (a.get(0).equals("report")) {
+            if (a.size() < 2) usage("report needs a JSON file");
+            Path json = Path.of(a.get(1));
+            if (a.size() > 2) out = Path.of(a.get(2));
+            Report r = Report.fromJson(Files.readString(json));
+            r.defaultMeta(machine());
+            String base = json.getFileName().toString().replaceFirst("\\.json$", "");
+            List<Path> files = r.write(out, base, "Panapipe IPC comparison");
+            OUT.println(r.markdown("Panapipe IPC comparison"));
+            OUT.println("Wrote " + files.get(0) + " and " + files.get(1));
+        } else if (a.get(0).equals("platform")) {
+            platformReport();
+        } else if (a.get(0).equals("-h") || a.get(0).equals("--help")) {
+            usage(null);
+        } else {
+            usage("unknown argument " + a.get(0));
+        }
+        OUT.flush();
+        System.exit(0);
+    }
+
+    private static void usage(String error) {
+        if (error != null) System.err.println("panapipe-bench: " + error);
+        System.err.println("""
+                usage: panapipe-bench [--out DIR]                 platform report + quick comparison (a few minutes)
+                       panapipe-bench --full [--out DIR]          everything (about 20-25 minutes on 2 cores)
+                       panapipe-bench --case REGEX [--out DIR]    the cases whose id matches (ids: --list)
+                       panapipe-bench --list                      the case ids
+                       panapipe-bench report RESULT.json [DIR]    table and chart from a JSON result only
+                       panapipe-bench platform                    the platform report only
+                system property panapipe.shared.dir: where uds_baseline.c is (default <repo>/../shared)""");
+        System.exit(error == null ? 0 : 2);
+    }
+
+    /**
+     * {@code PlatformReport.print(PrintStream)} (written in this package by another engineer). Called
+     * reflectively so that bench compiles and runs before that class is committed; once it is, this
+     * can become a direct call.
+     */
+    private static void platformReport() {
+        try {
+            Class.forName("io.panapipe.bench.PlatformReport")
+                    .getMethod("print", PrintStream.class)
+                    .invoke(null, OUT);
+        } catch (ClassNotFoundException | NoSuchMethodException e) {
+            OUT.println("(platform report not available in this build: " + e + ")");
+        } catch (ReflectiveOperationException e) {
+            OUT.println("(platform report failed: " + e.getCause() + ")");
+        }
+        OUT.println();
+        OUT.flush();
+    }
+
+    static void run(List<Case> cases, Settings s, Path outDir, String runName) throws IOException {
+        long t0 = System.nanoTime();
+        Files.createDirectories(outDir);
+        String stamp = ZonedDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
+        String base = "comparison-" + stamp;
+        Path log = outDir.resolve(base + ".log");
+        List<Object> entries = new ArrayList<>();
+        Map<String, String> machine = machine();
+        Map<String, Object> meta = new LinkedHashMap<>();
+        meta.put("benchmark", Report.META);
+        Map<String, Object> mp = new LinkedHashMap<>(machine);
+        mp.put("run", runName + " (" + (s.quick ? "forks 1, warmup " + s.warmups + "x" + s.warmupTime.toMillis()
+                + " ms, measurement " + s.measurements + "x" + s.measurementTime.toMillis() + " ms"
+                : "forks 1, warmup " + s.warmups + "x" + s.warmupTime.toMillis() + " ms, measurement "
+                + s.measurements + "x" + s.measurementTime.toMillis() + " ms") + ")");
+        meta.put("params", mp);
+        entries.add(meta);
+        // JMH's first use of sun.misc.Unsafe prints a JDK warning on stderr: have it now, not mid-line.
+        org.openjdk.jmh.util.Utils.getPid();
+        OUT.printf(Locale.ROOT, "Running %d cases (%s). JMH's own output goes to %s%n", cases.size(), runName, log);
+        CReference c = null;
+        try (PrintStream jmhLog = new PrintStream(new FileOutputStream(log.toFile(), true), true, StandardCharsets.UTF_8)) {
+            int i = 0;
+            for (Case k : cases) {
+                i++;
+                OUT.printf(Locale.ROOT, "[%d/%d] %-40s ", i, cases.size(), k.id());
+                OUT.flush();
+                long c0 = System.nanoTime();
+                Map<String, Object> e;
+                try {
+                    e = switch (k.kind) {
+                        case ROUND_TRIP, STREAM -> jmh(k, s, jmhLog);
+                        case C_ROUND_TRIP, C_STREAM -> {
+                            if (c == null) c = new CReference();
+                            yield cRun(c, k, s);
+                        }
+                        case MANY -> many(k, s, jmhLog);
+                        case IDLE -> idle(k, s, jmhLog);
+                    };
+                } catch (Exception ex) {
+                    e = unavailable(k, "failed: " + oneLine(ex.toString()));
+                }
+                entries.add(e);
+                OUT.printf(Locale.ROOT, "%s  (%.1f s)%n", summary(e), (System.nanoTime() - c0) / 1e9);
+                OUT.flush();
+            }
+        } finally {
+            if (c != null) c.cleanup();
+        }
+        Path json = outDir.resolve(base + ".json");
+        Files.writeString(json, Json.write(entries), StandardCharsets.UTF_8);
+        Report r = Report.fromJson(Files.readString(json));
+        String title = "Panapipe IPC comparison (" + runName + ")";
+        List<Path> files = r.write(outDir, base, title);
+        OUT.println();
+        OUT.println(r.markdown(title));
+        OUT.printf(Locale.ROOT, "Wrote %s, %s and %s (JMH log: %s). Total time %.1f s.%n",
+                json, files.get(0), files.get(1), log, (System.nanoTime() - t0) / 1e9);
+    }
+
+    // ---- JMH cases ----
+
+    private static Map<String, Object> jmh(Case k, Settings s, PrintStream log) throws Exception {
+        boolean rt = k.kind == Kind.ROUND_TRIP;
+        String bench = rt ? RoundTripBench.class.getName() + ".roundTrip" : StreamBench.class.getName() + ".write";
+        ChainedOptionsBuilder ob = new OptionsBuilder()
+                .include("^" + Pattern.quote(bench) + "$")
+                .param("peer", k.peer)
+                .param("size", Integer.toString(k.size))
+                .param("threads", k.threads)
+                .forks(1)
+                .warmupIterations(s.warmups)
+                .warmupTime(TimeValue.milliseconds(s.warmupTime.toMillis()))
+                .measurementIterations(s.measurements)
+                .measurementTime(TimeValue.milliseconds(s.measurementTime.toMillis()))
+                .jvmArgsAppend("--enable-native-access=ALL-UNNAMED")
+                .timeout(TimeValue.seconds(40))
+                .shouldFailOnError(true);
+        if (rt) ob.addProfiler(GCProfiler.class);
+        log.println("==== " + k.id() + " ====");
+        Runner runner = new Runner(ob.build(), OutputFormatFactory.createFormatInstance(log, VerboseMode.NORMAL));
+        CompletableFuture<Collection<RunResult>> f = new CompletableFuture<>();
+        Thread worker = Thread.ofPlatform().daemon().name("jmh").start(() -> {
+            try {
+                f.complete(runner.run());
+            } catch (Throwable e) {
+                f.completeExceptionally(e);
+            }
+        });
+        Collection<RunResult> res;
+        try {
+            res = f.get(s.caseLimit.toSeconds(), TimeUnit.SECONDS);
+        } catch (TimeoutException te) {
+            killChildren();
+            worker.join(Duration.ofSeconds(10));
+            return unavailable(k, "did not finish within " + s.caseLimit.toSeconds() + " s (fork killed)");
+        } catch (java.util.concurrent.ExecutionException ee) {
+            return unavailable(k, "JMH failed: " + oneLine(String.valueOf(ee.getCause())) + " (see log)");
+        }
+        if (res == null || res.isEmpty()) return unavailable(k, "no result (the benchmark failed; see the JMH log)");
+        RunResult rr = res.iterator().next();
+        Map<String, Object> e = new LinkedHashMap<>();
+        e.put("jmhVersion", "1.37");
+        e.put("benchmark", rr.getParams().getBenchmark());
+        e.put("mode", rr.getParams().getMode().shortLabel());
+        e.put("jdkVersion", rr.getParams().getJdkVersion());
+        e.put("vmName", rr.getParams().getVmName());
+        e.put("vmVersion", rr.getParams().getVmVersion());
+        e.put("params", Map.of("peer", k.peer, "size", Integer.toString(k.size), "threads", k.threads));
+        e.put("primaryMetric", metric(rr.getPrimaryResult()));
+        Map<String, Object> sec = new LinkedHashMap<>();
+        for (Map.Entry<String, Result> r : rr.getSecondaryResults().entrySet()) sec.put(r.getKey(), metric(r.getValue()));
+        e.put("secondaryMetrics", sec);
+        return e;
+    }
+
+    private static Map<String, Object> metric(Result r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("score", r.getScore());
+        m.put("scoreError", r.getScoreError());
+        m.put("scoreUnit", r.getScoreUnit());
+        return m;
+    }
+
+    /** Ends the child processes this JVM started (JMH forks, harness JVMs), by their ids. */
+    private static void killChildren() {
+        ProcessHandle.current().children().forEach(ph -> {
+            ph.descendants().forEach(ProcessHandle::destroyForcibly);
+            ph.destroyForcibly();
+        });
+    }
+
+    private static Map<String, Object> unavailable(Case k, String why) {
+        Map<String, Object> e = new LinkedHashMap<>();
+        e.put("benchmark", benchmarkName(k));
+        e.put("params", params(k));
+        e.put("unavailable", why);
+        return e;
+    }
+
+    private static String benchmarkName(Case k) {
+        return switch (k.kind) {
+            case ROUND_TRIP, C_ROUND_TRIP -> RoundTripBench.class.getName() + ".roundTrip";
+            case STREAM, C_STREAM -> StreamBench.class.getName() + ".write";
+            case MANY -> Report.MANY;
+            case IDLE -> Report.IDLE;
+        };
+    }
+
+    private static Map<String, Object> params(Case k) {
+        Map<String, Object> p = new LinkedHashMap<>();
+        p.put("peer", k.peer);
+        if (k.kind == Kind.MANY || k.kind == Kind.IDLE) p.put("connections", Integer.toString(k.size));
+        else p.put("size", Integer.toString(k.size));
+        p.put("threads", k.kind == Kind.C_ROUND_TRIP || k.kind == Kind.C_STREAM ? "process"
+                : k.kind == Kind.MANY || k.kind == Kind.IDLE ? "virtual" : k.threads);
+        return p;
+    }
+
+    // ---- C reference ----
+
+    private static Map<String, Object> cRun(CReference c, Case k, Settings s) {
+        if (c.unavailable() != null) return unavailable(k, c.unavailable());
+        CReference.Result r;
+        if (k.kind == Kind.C_ROUND_TRIP) {
+            // About a second per run at the sizes here (14-40 µs per round trip).
+            long iters = k.size >= 65536 ? 20_000 : 60_000;
+            r = c.pingpong(k.size, s.quick ? iters / 2 : iters, s.quick ? 3 : 5);
+        } else {
+            long mib = Math.max(256, Math.min(4096, k.size / 16));
+            r = c.stream(k.size, s.quick ? mib / 2 : mib, s.quick ? 3 : 5);
+        }
+        if (!r.available()) return unavailable(k, r.unavailable());
+        Map<String, Object> e = new LinkedHashMap<>();
+        e.put("benchmark", benchmarkName(k));
+        e.put("mode", "external");
+        e.put("params", params(k));
+        e.put("primaryMetric", Map.of("score", r.score(), "scoreError", r.error(), "scoreUnit", r.unit()));
+        return e;
+    }
+
+    // ---- harness cases, each in its own JVM ----
+
+    private static List<String> childJava(String mainClass) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.add("--enable-native-access=ALL-UNNAMED");
+        cmd.add("-Xmx1g");
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(mainClass);
+        return cmd;
+    }
+
+    private static Map<String, Object> many(Case k, Settings s, PrintStream log) throws Exception {
+        Path dir = Files.createTempDirectory("ppb-many");
+        Path sock = dir.resolve("s.sock");
+        Process server = null;
+        Process client = null;
+        try {
+            List<String> sc = childJava(ManyConnections.class.getName());
+            sc.addAll(List.of("server", k.peer, sock.toString(), Long.toString(ManyConnections.CONNECT_PHASE_SECONDS + s.manySeconds + 60)));
+            server = new ProcessBuilder(sc).redirectErrorStream(true).start();
+            StringBuilder slog = new StringBuilder();
+            String ready = ManyConnections.awaitLine(server, "READY", System.nanoTime() + TimeUnit.SECONDS.toNanos(20), slog);
+            if (ready == null) return unavailable(k, "server did not start: " + oneLine(slog.toString()));
+            List<String> cc = childJava(ManyConnections.class.getName());
+            cc.addAll(List.of("client", k.peer, sock.toString(), Integer.toString(k.size), Integer.toString(s.manySeconds)));
+            client = new ProcessBuilder(cc).redirectErrorStream(true).start();
+            StringBuilder clog = new StringBuilder();
+            long limit = ManyConnections.CONNECT_PHASE_SECONDS + 5 + s.manySeconds + 5 + 20;
+            String line = ManyConnections.awaitLine(client, "RESULT", System.nanoTime() + TimeUnit.SECONDS.toNanos(limit), clog);
+            log.println("==== " + k.id() + " ====\n" + clog + slog);
+            if (line == null) return unavailable(k, "client did not report within " + limit + " s");
+            Map<String, String> f = fields(line);
+            if (f.containsKey("error")) return unavailable(k, f.get("error"));
+            int n = Integer.parseInt(f.get("n"));
+            int connected = Integer.parseInt(f.get("connected"));
+            int finished = Integer.parseInt(f.get("finished"));
+            List<String> notes = new ArrayList<>();
+            if (connected < n) notes.add("only " + connected + " of " + n + " connected within " + ManyConnections.CONNECT_PHASE_SECONDS + " s");
+            if (finished < n) notes.add((n - finished) + " clients still blocked at the end (stalled)");
+            if (!"0".equals(f.get("ioErrors"))) notes.add(f.get("ioErrors") + " I/O errors");
+            if (!"0".equals(f.get("connectErrors"))) notes.add(f.get("connectErrors") + " connect retries");
+            f.put("note", String.join("; ", notes));
+            return harnessEntry(k, Json.num(f.get("rps")), "req/s", f);
+        } finally {
+            for (Process p : new Process[] {client, server}) {
+                if (p == null) continue;
+                try {
+                    p.getOutputStream().close(); // the server's signal to stop
+                } catch (IOException ignored) {
+                    // gone already
+                }
+                if (!p.waitFor(5, TimeUnit.SECONDS)) {
+                    p.descendants().forEach(ProcessHandle::destroyForcibly);
+                    p.destroyForcibly();
+                }
+            }
+            Link.deleteTree(dir);
+        }
+    }
+
+    private static Map<String, Object> idle(Case k, Settings s, PrintStream log) throws Exception {
+        List<String> cmd = childJava(IdleHarness.class.getName());
+        cmd.addAll(List.of(k.peer, Integer.toString(k.size), Double.toString(s.idleSeconds), Double.toString(s.wakeTimeout)));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        try {
+            StringBuilder plog = new StringBuilder();
+            long limit = (long) (60 + s.idleSeconds + 5 * (s.wakeTimeout + 0.2));
+            String line = ManyConnections.awaitLine(p, "RESULT", System.nanoTime() + TimeUnit.SECONDS.toNanos(limit), plog);
+            log.println("==== " + k.id() + " ====\n" + plog);
+            if (line == null) return unavailable(k, "did not report within " + limit + " s");
+            Map<String, String> f = fields(line);
+            if (f.containsKey("error")) return unavailable(k, f.get("error"));
+            List<String> notes = new ArrayList<>();
+            if (!f.getOrDefault("note", "").isEmpty()) notes.add(f.get("note").replace('_', ' '));
+            if (!f.get("readersStarted").equals(f.get("n"))) {
+                notes.add("only " + f.get("readersStarted") + " of " + f.get("n") + " readers got to run");
+            }
+            f.put("note", String.join("; ", notes));
+            return harnessEntry(k, Json.num(f.get("cpuPct")), "% of one core", f);
+        } finally {
+            if (!p.waitFor(5, TimeUnit.SECONDS)) {
+                p.descendants().forEach(ProcessHandle::destroyForcibly);
+                p.destroyForcibly();
+            }
+        }
+    }
+
+    private static Map<String, Object> harnessEntry(Case k, double score, String unit, Map<String, String> f) {
+        Map<String, Object> e = new LinkedHashMap<>();
+        e.put("benchmark", benchmarkName(k));
+        e.put("mode", "harness");
+        e.put("params", params(k));
+        e.put("primaryMetric", Map.of("score", score, "scoreError", Double.NaN, "scoreUnit", unit));
+        e.put("fields", new LinkedHashMap<String, Object>(f));
+        return e;
+    }
+
+    /** Parses "RESULT a=1 b=x ..." into a map. */
+    static Map<String, String> fields(String line) {
+        Map<String, String> m = new LinkedHashMap<>();
+        String rest = line.startsWith("RESULT") ? line.substring(6).trim() : line.trim();
+        if (rest.startsWith("error=")) {
+            m.put("error", rest.substring(6));
+            return m;
+        }
+        for (String kv : rest.split("\\s+")) {
+            int eq = kv.indexOf('=');
+            if (eq > 0) m.put(kv.substring(0, eq), kv.substring(eq + 1));
+        }
+        return m;
+    }
+
+    /** A one-line summary of an entry for the progress line. */
+    @SuppressWarnings("unchecked")
+    static String summary(Map<String, Object> e) {
+        if (e.get("unavailable") != null) return "not available: " + e.get("unavailable");
+        Map<String, Object> pm = (Map<String, Object>) e.get("primaryMetric");
+        double score = Json.num(pm.get("score"));
+        String unit = String.valueOf(pm.get("scoreUnit"));
+        StringBuilder b = new StringBuilder();
+        Map<String, Object> params = (Map<String, Object>) e.get("params");
+        if (unit.equals("ops/s") && params.get("size") != null) {
+            double mib = score * Json.num(params.get("size")) / 1048576.0;
+            b.append(Report.fmt(mib)).append(" MiB/s");
+        } else {
+            b.append(Report.fmt(score)).append(' ').append(unit);
+        }
+        double err = Json.num(pm.get("scoreError"));
+        if (!Double.isNaN(err) && !unit.equals("ops/s")) b.append(" ± ").append(Report.fmt(err));
+        if (e.get("secondaryMetrics") instanceof Map<?, ?> sec && sec.get("gc.alloc.rate.norm") instanceof Map<?, ?> g) {
+            b.append(", alloc ").append(Report.fmt(Json.num(g.get("score")))).append(" B/op");
+        }
+        if (e.get("fields") instanceof Map<?, ?> f) {
+            if (f.containsKey("p99us")) b.append(", p50 ").append(f.get("p50us")).append(" µs, p99 ").append(f.get("p99us")).append(" µs");
+            if (f.containsKey("woke")) b.append(", woke ").append(f.get("wakes")).append(", wake median ").append(f.get("wakeMedianUs")).append(" µs");
+            if (f.get("note") != null && !String.valueOf(f.get("note")).isEmpty()) b.append(" [").append(f.get("note")).append(']');
+        }
+        return b.toString();
+    }
+
+    // ---- machine facts, paths ----
+
+    static Map<String, String> machine() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("cores", Integer.toString(Runtime.getRuntime().availableProcessors()));
+        String cpu = System.getProperty("os.arch");
+        try {
+            for (String l : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+                if (l.startsWith("model name")) {
+                    cpu = l.substring(l.indexOf(':') + 1).trim();
+                    break;
+                }
+            }
+        } catch (IOException | RuntimeException ignored) {
+            // not Linux: keep os.arch
+        }
+        m.put("cpu", cpu);
+        m.put("kernel", System.getProperty("os.name") + " " + System.getProperty("os.version"));
+        m.put("jdk", System.getProperty("java.vm.vendor") + " " + System.getProperty("java.runtime.version"));
+        m.put("date", ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
+        return m;
+    }
+
+    /** The repository root: the nearest ancestor of this code (or of the working directory) holding bench/pom.xml. */
+    static Path repoRoot() {
+        List<Path> starts = new ArrayList<>();
+        try {
+            starts.add(Path.of(Main.class.getProtectionDomain().getCodeSource().getLocation().toURI()));
+        } catch (Exception ignored) {
+            // no code source
+        }
+        starts.add(Path.of(System.getProperty("user.dir")));
+        for (Path s : starts) {
+            for (Path p = s.toAbsolutePath(); p != null; p = p.getParent()) {
+                if (Files.isRegularFile(p.resolve("bench/pom.xml")) && Files.isRegularFile(p.resolve("pom.xml"))) return p;
+            }
+        }
+        return Path.of(System.getProperty("user.dir")).toAbsolutePath();
+    }
+
+    static String oneLine(String s) {
+        String t = s.replaceAll("\\s+", " ").trim();
+        return t.length() > 300 ? t.substring(0, 300) + "…" : t;
+    }
+}

@@ -1,0 +1,326 @@
+package io.panapipe.bench;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Turns a JMH JSON result ({@code -rf json}, or the merged file {@link Main} writes, which adds
+ * the C reference, the harness results and a {@code panapipe.meta} entry in the same shape) into
+ * a Markdown table and a hand-written SVG chart.
+ */
+public final class Report {
+    static final String ROUND_TRIP = "RoundTripBench.roundTrip";
+    static final String STREAM = "StreamBench.write";
+    static final String MANY = "harness.ManyConnections";
+    static final String IDLE = "harness.Idle";
+    static final String META = "panapipe.meta";
+
+    /** One result row, normalised: round trip in µs/op, streaming in MiB/s. */
+    public record Row(String kind, String peer, String threads, int size, double value, double error,
+                      double allocPerOp, String unavailable, Map<String, String> fields) {
+        boolean available() { return unavailable == null && !Double.isNaN(value); }
+        String label() { return threads.isEmpty() ? peer : peer + " (" + threads + ")"; }
+    }
+
+    private final List<Row> rows = new ArrayList<>();
+    private final Map<String, String> meta = new LinkedHashMap<>();
+
+    /** Parses the JSON text (an array of JMH-shaped entries). */
+    @SuppressWarnings("unchecked")
+    public static Report fromJson(String json) {
+        Report r = new Report();
+        for (Object o : (List<Object>) Json.parse(json)) {
+            Map<String, Object> e = (Map<String, Object>) o;
+            String bench = String.valueOf(e.get("benchmark"));
+            Map<String, Object> params = (Map<String, Object>) e.getOrDefault("params", Map.of());
+            if (bench.equals(META)) {
+                params.forEach((k, v) -> r.meta.put(k, String.valueOf(v)));
+                continue;
+            }
+            if (!r.meta.containsKey("jdk") && e.get("jdkVersion") != null) {
+                r.meta.put("jdk", e.get("jdkVersion") + " (" + e.get("vmName") + " " + e.get("vmVersion") + ")");
+            }
+            String kind = bench.endsWith(ROUND_TRIP) ? ROUND_TRIP : bench.endsWith(STREAM) ? STREAM
+                    : bench.equals(MANY) ? MANY : bench.equals(IDLE) ? IDLE : null;
+            if (kind == null) continue;
+            String peer = String.valueOf(params.getOrDefault("peer", "?"));
+            String threads = String.valueOf(params.getOrDefault("threads", ""));
+            int size = (int) Json.num(params.getOrDefault("size", params.getOrDefault("connections", 0.0)));
+            String unavailable = (String) e.get("unavailable");
+            double value = Double.NaN;
+            double error = Double.NaN;
+            double alloc = Double.NaN;
+            Map<String, Object> pm = (Map<String, Object>) e.get("primaryMetric");
+            if (pm != null) {
+                value = Json.num(pm.get("score"));
+                error = Json.num(pm.get("scoreError"));
+                String unit = String.valueOf(pm.get("scoreUnit"));
+                double f = scale(kind, unit, size);
+                value *= f;
+                error *= f;
+            }
+            Map<String, Object> sec = (Map<String, Object>) e.get("secondaryMetrics");
+            if (sec != null && sec.get("gc.alloc.rate.norm") instanceof Map<?, ?> g) {
+                alloc = Json.num(g.get("score"));
+            }
+            Map<String, String> fields = new LinkedHashMap<>();
+            if (e.get("fields") instanceof Map<?, ?> fm) fm.forEach((k, v) -> fields.put(String.valueOf(k), String.valueOf(v)));
+            r.rows.add(new Row(kind, peer, threads, size, value, error, alloc, unavailable, fields));
+        }
+        return r;
+    }
+
+    /** Factor from the entry's unit to the report's unit (µs/op for round trips, MiB/s for streams). */
+    static double scale(String kind, String unit, int size) {
+        if (kind.equals(ROUND_TRIP)) {
+            return switch (unit) {
+                case "ns/op" -> 1e-3;
+                case "ms/op" -> 1e3;
+                case "s/op" -> 1e6;
+                default -> 1.0; // us/op
+            };
+        }
+        if (kind.equals(STREAM)) {
+            return switch (unit) {
+                case "ops/s" -> size / 1048576.0;
+                case "ops/ms" -> size * 1e3 / 1048576.0;
+                case "ops/us" -> size * 1e6 / 1048576.0;
+                default -> 1.0; // MiB/s
+            };
+        }
+        return 1.0;
+    }
+
+    public List<Row> rows() { return rows; }
+
+    public Map<String, String> meta() { return meta; }
+
+    /** The Panapipe row for the same case, if any (panapipe-uring preferred). */
+    Row panapipeFor(Row r) {
+        for (String p : Peers.PANAPIPE) {
+            for (Row o : rows) {
+                if (o.kind.equals(r.kind) && o.size == r.size && o.peer.equals(p) && o.threads.equals(r.threads)
+                        && o.available()) return o;
+            }
+        }
+        return null;
+    }
+
+    /** The C row for the same kind and size, if any. */
+    Row cFor(Row r) {
+        for (Row o : rows) {
+            if (o.kind.equals(r.kind) && o.size == r.size && o.peer.equals(Peers.C) && o.available()) return o;
+        }
+        return null;
+    }
+
+    /** "1.23x", or "n/a" when either side is missing. Ratio = this ÷ reference. */
+    static String ratio(Row r, Row ref) {
+        if (ref == null || !r.available() || ref.value == 0) return "n/a";
+        return String.format(Locale.ROOT, "%.2fx", r.value / ref.value);
+    }
+
+    public static String sizeLabel(long bytes) {
+        if (bytes >= 1048576 && bytes % 1048576 == 0) return bytes / 1048576 + " MiB";
+        if (bytes >= 1024 && bytes % 1024 == 0) return bytes / 1024 + " KiB";
+        return bytes + " B";
+    }
+
+    static String fmt(double v) {
+        if (Double.isNaN(v)) return "–";
+        if (Math.abs(v) >= 1000) return String.format(Locale.ROOT, "%,.0f", v);
+        if (Math.abs(v) >= 100) return String.format(Locale.ROOT, "%.0f", v);
+        if (Math.abs(v) >= 10) return String.format(Locale.ROOT, "%.1f", v);
+        return String.format(Locale.ROOT, "%.2f", v);
+    }
+
+    private Map<Integer, List<Row>> bySize(String kind) {
+        Map<Integer, List<Row>> m = new TreeMap<>();
+        for (Row r : rows) if (r.kind.equals(kind)) m.computeIfAbsent(r.size, k -> new ArrayList<>()).add(r);
+        Comparator<Row> order = Comparator.comparingInt(Report::peerOrder).thenComparing(Row::threads);
+        m.values().forEach(l -> l.sort(order));
+        return m;
+    }
+
+    static int peerOrder(Row r) {
+        if (Peers.PANAPIPE.contains(r.peer)) return Peers.PANAPIPE.indexOf(r.peer);
+        if (r.peer.equals(Peers.C)) return 1000;
+        int i = Peers.javaPeers().indexOf(r.peer);
+        return 10 + (i < 0 ? 500 : i);
+    }
+
+    /** The Markdown report. */
+    public String markdown(String title) {
+        StringBuilder b = new StringBuilder();
+        b.append("# ").append(title).append("\n\n");
+        b.append("- Machine: ").append(meta.getOrDefault("cores", "?")).append(" cores, ")
+                .append(meta.getOrDefault("cpu", "?")).append(", kernel ").append(meta.getOrDefault("kernel", "?")).append('\n');
+        b.append("- JDK: ").append(meta.getOrDefault("jdk", "?")).append('\n');
+        b.append("- Date: ").append(meta.getOrDefault("date", "?")).append('\n');
+        if (meta.containsKey("run")) b.append("- Run: ").append(meta.get("run")).append('\n');
+        b.append('\n');
+
+        Map<Integer, List<Row>> rt = bySize(ROUND_TRIP);
+        for (var e : rt.entrySet()) {
+            b.append("## Round trip, ").append(sizeLabel(e.getKey())).append(" (µs per round trip, lower is better)\n\n");
+            b.append("Ratios are this row's time ÷ the reference's time (1.30x = 30% slower than the reference).\n\n");
+            b.append("| peer | threads | µs/op | ± | alloc B/op | vs Panapipe | vs C |\n|---|---|---:|---:|---:|---:|---:|\n");
+            for (Row r : e.getValue()) {
+                if (!r.available()) {
+                    b.append("| ").append(r.peer).append(" | ").append(r.threads).append(" | not available: ")
+                            .append(mdCell(r.unavailable)).append(" | | | | |\n");
+                    continue;
+                }
+                b.append("| ").append(r.peer).append(" | ").append(r.threads).append(" | ").append(fmt(r.value))
+                        .append(" | ").append(fmt(r.error)).append(" | ").append(fmt(r.allocPerOp))
+                        .append(" | ").append(ratio(r, panapipeFor(r))).append(" | ").append(ratio(r, cFor(r))).append(" |\n");
+            }
+            b.append('\n');
+        }
+        Map<Integer, List<Row>> st = bySize(STREAM);
+        for (var e : st.entrySet()) {
+            b.append("## Streaming, ").append(sizeLabel(e.getKey())).append(" writes (MiB/s, higher is better)\n\n");
+            b.append("Ratios are this row's throughput ÷ the reference's (0.90x = 10% less than the reference).\n\n");
+            b.append("| peer | threads | MiB/s | ± | vs Panapipe | vs C |\n|---|---|---:|---:|---:|---:|\n");
+            for (Row r : e.getValue()) {
+                if (!r.available()) {
+                    b.append("| ").append(r.peer).append(" | ").append(r.threads).append(" | not available: ")
+                            .append(mdCell(r.unavailable)).append(" | | | |\n");
+                    continue;
+                }
+                b.append("| ").append(r.peer).append(" | ").append(r.threads).append(" | ").append(fmt(r.value))
+                        .append(" | ").append(fmt(r.error)).append(" | ").append(ratio(r, panapipeFor(r)))
+                        .append(" | ").append(ratio(r, cFor(r))).append(" |\n");
+            }
+            b.append('\n');
+        }
+        List<Row> many = rows.stream().filter(r -> r.kind.equals(MANY)).sorted(
+                Comparator.comparingInt(Row::size).thenComparingInt(Report::peerOrder)).toList();
+        if (!many.isEmpty()) {
+            b.append("## Many connections (virtual-thread clients, 64 B requests, one server with a virtual thread per connection)\n\n");
+            b.append("| peer | clients | connected | requests/s | p50 µs | p99 µs | p99.9 µs | note |\n|---|---:|---:|---:|---:|---:|---:|---|\n");
+            for (Row r : many) {
+                Map<String, String> f = r.fields;
+                b.append("| ").append(r.peer).append(" | ").append(r.size).append(" | ")
+                        .append(f.getOrDefault("connected", "–")).append(" | ").append(fmt(r.value)).append(" | ")
+                        .append(fmt(Json.num(f.get("p50us")))).append(" | ").append(fmt(Json.num(f.get("p99us"))))
+                        .append(" | ").append(fmt(Json.num(f.get("p999us")))).append(" | ")
+                        .append(mdCell(r.unavailable != null ? r.unavailable : f.getOrDefault("note", ""))).append(" |\n");
+            }
+            b.append('\n');
+        }
+        List<Row> idle = rows.stream().filter(r -> r.kind.equals(IDLE)).sorted(
+                Comparator.comparingInt(Row::size).thenComparingInt(Report::peerOrder)).toList();
+        if (!idle.isEmpty()) {
+            b.append("## Idle connections (virtual-thread readers blocked in read) and wake-up of one more reader\n\n");
+            b.append("| peer | idle readers | carriers | CPU while idle (% of one core) | active reader woke? | wake µs (median / max) | note |\n");
+            b.append("|---|---:|---:|---:|---|---:|---|\n");
+            for (Row r : idle) {
+                Map<String, String> f = r.fields;
+                String woke = r.unavailable != null ? "–" : "true".equals(f.get("woke")) ? "yes"
+                        : "no (" + f.getOrDefault("wakes", "?") + " wakes)";
+                b.append("| ").append(r.peer).append(" | ").append(r.size).append(" | ")
+                        .append(f.getOrDefault("carriers", "–")).append(" | ").append(fmt(r.value)).append(" | ")
+                        .append(woke).append(" | ").append(fmt(Json.num(f.get("wakeMedianUs")))).append(" / ")
+                        .append(fmt(Json.num(f.get("wakeMaxUs")))).append(" | ")
+                        .append(mdCell(r.unavailable != null ? r.unavailable : f.getOrDefault("note", "").replace('_', ' ')))
+                        .append(" |\n");
+            }
+            b.append('\n');
+        }
+        return b.toString();
+    }
+
+    private static String mdCell(String s) {
+        return s == null ? "" : s.replace("|", "\\|").replace("\n", " ");
+    }
+
+    /** The SVG chart: one panel of horizontal bars per round-trip size and per streaming size. */
+    public String svg(String title) {
+        List<String> panels = new ArrayList<>();
+        int width = 960;
+        int labelW = 260;
+        int barMax = width - labelW - 140;
+        int y = 60;
+        StringBuilder body = new StringBuilder();
+        List<Map.Entry<String, Map<Integer, List<Row>>>> sections = List.of(
+                Map.entry(ROUND_TRIP, bySize(ROUND_TRIP)), Map.entry(STREAM, bySize(STREAM)));
+        for (var sec : sections) {
+            boolean rt = sec.getKey().equals(ROUND_TRIP);
+            for (var e : sec.getValue().entrySet()) {
+                List<Row> list = e.getValue();
+                String head = rt ? "Round trip, " + sizeLabel(e.getKey()) + " — µs per round trip (lower is better)"
+                        : "Streaming, " + sizeLabel(e.getKey()) + " writes — MiB/s (higher is better)";
+                panels.add(head);
+                body.append(text(20, y, head, 15, "bold", "start"));
+                y += 12;
+                double max = list.stream().filter(Row::available).mapToDouble(Row::value).max().orElse(1);
+                for (Row r : list) {
+                    y += 22;
+                    body.append(text(labelW - 8, y, r.label(), 12, "normal", "end"));
+                    if (!r.available()) {
+                        body.append(text(labelW + 4, y, "not available", 12, "italic", "start"));
+                        continue;
+                    }
+                    int w = (int) Math.max(1, Math.round(barMax * r.value / max));
+                    body.append(String.format(Locale.ROOT,
+                            "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"16\" fill=\"%s\"><title>%s: %s</title></rect>\n",
+                            labelW, y - 12, w, color(r), esc(r.label()), fmt(r.value)));
+                    body.append(text(labelW + w + 6, y, fmt(r.value) + (rt ? " µs" : " MiB/s"), 12, "normal", "start"));
+                }
+                y += 36;
+            }
+        }
+        if (panels.isEmpty()) {
+            body.append(text(20, y, "no round-trip or streaming results in this run", 13, "italic", "start"));
+            y += 30;
+        }
+        String sub = meta.getOrDefault("cores", "?") + " cores, " + meta.getOrDefault("cpu", "?") + ", kernel "
+                + meta.getOrDefault("kernel", "?") + " · JDK " + meta.getOrDefault("jdk", "?") + " · " + meta.getOrDefault("date", "?");
+        return "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + width + "\" height=\"" + (y + 10)
+                + "\" viewBox=\"0 0 " + width + " " + (y + 10) + "\" font-family=\"sans-serif\">\n"
+                + "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+                + text(20, 26, title, 18, "bold", "start") + text(20, 46, sub, 11, "normal", "start")
+                + body + "</svg>\n";
+    }
+
+    private static String color(Row r) {
+        if (r.peer.equals(Peers.C)) return "#888888";
+        if (Peers.PANAPIPE.contains(r.peer)) return r.threads.equals("virtual") ? "#1f5fbf" : "#4f8fef";
+        return r.threads.equals("virtual") ? "#d9822b" : "#f2b46d";
+    }
+
+    private static String text(int x, int y, String s, int size, String weight, String anchor) {
+        String style = weight.equals("italic") ? "font-style=\"italic\"" : "font-weight=\"" + weight + "\"";
+        return String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" font-size=\"%d\" %s text-anchor=\"%s\">%s</text>\n",
+                x, y, size, style, anchor, esc(s));
+    }
+
+    private static String esc(String s) {
+        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
+    }
+
+    /** Writes {@code <base>.md} and {@code <base>.svg} into {@code dir}; returns the two paths. */
+    public List<Path> write(Path dir, String base, String title) throws IOException {
+        Files.createDirectories(dir);
+        Path md = dir.resolve(base + ".md");
+        Path svg = dir.resolve(base + ".svg");
+        Files.writeString(md, markdown(title) + "Chart: " + svg.getFileName() + "\n", StandardCharsets.UTF_8);
+        Files.writeString(svg, svg(title), StandardCharsets.UTF_8);
+        return List.of(md, svg);
+    }
+
+    /** Fills machine facts of the current machine where the JSON has none. */
+    public void defaultMeta(Map<String, String> current) {
+        current.forEach(meta::putIfAbsent);
+    }
+}
