@@ -397,6 +397,8 @@ public final class Main {
             int finished = Integer.parseInt(f.get("finished"));
             List<String> notes = new ArrayList<>();
             if (connected < n) notes.add("only " + connected + " of " + n + " connected within " + ManyConnections.CONNECT_PHASE_SECONDS + " s");
+            int served = Integer.parseInt(f.get("served"));
+            if (served < connected) notes.add("only " + served + " of " + connected + " clients got any answer");
             if (finished < n) notes.add((n - finished) + " clients still blocked at the end (stalled)");
             if (!"0".equals(f.get("ioErrors"))) notes.add(f.get("ioErrors") + " I/O errors");
             if (!"0".equals(f.get("connectErrors"))) notes.add(f.get("connectErrors") + " connect retries");

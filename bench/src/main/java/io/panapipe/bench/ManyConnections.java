@@ -93,6 +93,7 @@ public final class ManyConnections {
         AtomicInteger connectErrors = new AtomicInteger();
         AtomicInteger ioErrors = new AtomicInteger();
         AtomicLong requests = new AtomicLong();
+        AtomicInteger served = new AtomicInteger(); // clients that completed at least one request
         CountDownLatch allConnected = new CountDownLatch(n);
         CountDownLatch go = new CountDownLatch(1);
         Semaphore connecting = new Semaphore(256); // don't overrun the listen backlog
@@ -126,12 +127,17 @@ public final class ManyConnections {
                 try {
                     go.await();
                     long end = stopAt.get();
+                    boolean first = true;
                     while (System.nanoTime() < end) {
                         long t0 = System.nanoTime();
                         c.writeFully(SIZE);
                         c.readFully(SIZE);
                         h.record(System.nanoTime() - t0);
                         requests.incrementAndGet();
+                        if (first) {
+                            served.incrementAndGet();
+                            first = false;
+                        }
                     }
                 } catch (IOException e) {
                     ioErrors.incrementAndGet();
@@ -157,9 +163,9 @@ public final class ManyConnections {
         long done = requests.get() - before;
         double rps = done / Math.max(seconds, elapsed);
         System.out.println(String.format(Locale.ROOT,
-                "RESULT n=%d connected=%d allConnected=%b finished=%d requests=%d seconds=%.2f rps=%.1f "
+                "RESULT n=%d connected=%d allConnected=%b served=%d finished=%d requests=%d seconds=%.2f rps=%.1f "
                         + "p50us=%.1f p99us=%.1f p999us=%.1f connectErrors=%d ioErrors=%d carriers=%d",
-                n, nConnected, allIn, finished, done, elapsed, rps,
+                n, nConnected, allIn, served.get(), finished, done, elapsed, rps,
                 h.quantile(0.50) / 1e3, h.quantile(0.99) / 1e3, h.quantile(0.999) / 1e3,
                 connectErrors.get(), ioErrors.get(), carriers()));
         System.out.flush();

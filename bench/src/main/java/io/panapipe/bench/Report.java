@@ -207,11 +207,12 @@ public final class Report {
                 Comparator.comparingInt(Row::size).thenComparingInt(Report::peerOrder)).toList();
         if (!many.isEmpty()) {
             b.append("## Many connections (virtual-thread clients, 64 B requests, one server with a virtual thread per connection)\n\n");
-            b.append("| peer | clients | connected | requests/s | p50 µs | p99 µs | p99.9 µs | note |\n|---|---:|---:|---:|---:|---:|---:|---|\n");
+            b.append("| peer | clients | connected | answered | requests/s | p50 µs | p99 µs | p99.9 µs | note |\n|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
             for (Row r : many) {
                 Map<String, String> f = r.fields;
                 b.append("| ").append(r.peer).append(" | ").append(r.size).append(" | ")
-                        .append(f.getOrDefault("connected", "–")).append(" | ").append(fmt(r.value)).append(" | ")
+                        .append(f.getOrDefault("connected", "–")).append(" | ").append(f.getOrDefault("served", "–"))
+                        .append(" | ").append(fmt(r.value)).append(" | ")
                         .append(fmt(Json.num(f.get("p50us")))).append(" | ").append(fmt(Json.num(f.get("p99us"))))
                         .append(" | ").append(fmt(Json.num(f.get("p999us")))).append(" | ")
                         .append(mdCell(r.unavailable != null ? r.unavailable : f.getOrDefault("note", ""))).append(" |\n");

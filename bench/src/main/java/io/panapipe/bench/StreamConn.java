@@ -25,7 +25,18 @@ final class StreamConn implements Transport.Conn {
 
     @Override public int readAt(int offset, int len) throws IOException { return in.read(buf, offset, len); }
 
-    @Override public void shutdownOutput() throws IOException { socket.shutdownOutput(); }
+    /**
+     * Half-closes if the peer can; junixsocket 2.11.1's {@code AFUNIXSocket.shutdownOutput()} throws
+     * "Socket is not connected" on a connected socket, so then the whole socket is closed, which
+     * the other end sees as the same end of stream.
+     */
+    @Override public void shutdownOutput() throws IOException {
+        try {
+            socket.shutdownOutput();
+        } catch (java.net.SocketException e) {
+            socket.close();
+        }
+    }
 
     @Override public void close() throws IOException { socket.close(); }
 }

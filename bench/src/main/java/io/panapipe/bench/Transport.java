@@ -51,7 +51,10 @@ public interface Transport {
         /** Reads up to {@code len} bytes into the buffer at {@code offset}; -1 at end of stream. */
         int readAt(int offset, int len) throws IOException;
 
-        /** Half-closes the writing side (end of stream for the other end). */
+        /**
+         * Ends the stream for the other end: a half-close where the peer supports it, else a close
+         * (after which this connection must not be used).
+         */
         void shutdownOutput() throws IOException;
     }
 }

@@ -1,0 +1,116 @@
+package io.panapipe.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ReportTest {
+
+    static Report sample() throws IOException {
+        try (InputStream in = ReportTest.class.getResourceAsStream("/sample-result.json")) {
+            assertNotNull(in, "fixture");
+            return Report.fromJson(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+        }
+    }
+
+    static Report.Row row(Report r, String kind, String peer, String threads, int size) {
+        return r.rows().stream()
+                .filter(x -> x.kind().equals(kind) && x.peer().equals(peer) && x.threads().equals(threads) && x.size() == size)
+                .findFirst().orElseThrow(() -> new AssertionError("no row " + kind + " " + peer + " " + threads + " " + size));
+    }
+
+    @Test
+    void normalisesUnits() throws IOException {
+        Report r = sample();
+        assertEquals(15.0, row(r, Report.ROUND_TRIP, "panapipe-uring", "virtual", 64).value(), 1e-9, "ns/op -> µs/op");
+        assertEquals(64000.0 * 65536 / 1048576, row(r, Report.STREAM, "jdk-nio", "platform", 65536).value(), 1e-9,
+                "ops/s x size -> MiB/s");
+        assertEquals(5000.0, row(r, Report.STREAM, "c", "process", 65536).value(), 1e-9, "MiB/s stays");
+        assertEquals(12.0, row(r, Report.ROUND_TRIP, "jdk-nio", "virtual", 64).allocPerOp(), 1e-9);
+        assertEquals("2", r.meta().get("cores"));
+    }
+
+    @Test
+    void ratiosToPanapipeAndC() throws IOException {
+        Report r = sample();
+        Report.Row nio = row(r, Report.ROUND_TRIP, "jdk-nio", "virtual", 64);
+        assertEquals("2.00x", Report.ratio(nio, r.panapipeFor(nio)), "30 µs vs Panapipe's 15 µs");
+        assertEquals("2.50x", Report.ratio(nio, r.cFor(nio)), "30 µs vs C's 12 µs");
+        Report.Row jus = row(r, Report.ROUND_TRIP, "junixsocket", "platform", 64);
+        assertEquals("n/a", Report.ratio(jus, r.panapipeFor(jus)), "no Panapipe row for platform threads");
+        Report.Row st = row(r, Report.STREAM, "jdk-nio", "platform", 65536);
+        assertEquals("0.80x", Report.ratio(st, r.cFor(st)), "4000 MiB/s vs C's 5000 MiB/s");
+    }
+
+    @Test
+    void markdownTable() throws IOException {
+        String md = sample().markdown("T");
+        assertTrue(md.contains("- Machine: 2 cores, Test CPU, kernel Linux 6.0"), md);
+        assertTrue(md.contains("- JDK: Test JDK 25"), md);
+        assertTrue(md.contains("| jdk-nio | virtual | 30.0 | 1.50 | 12.0 | 2.00x | 2.50x |"), md);
+        assertTrue(md.contains("| panapipe-uring | virtual | 15.0 | 0.10 | 0.00 | 1.00x | 1.25x |"), md);
+        assertTrue(md.contains("| junixsocket | platform | 20.0 | 0.50 | – | n/a | 1.67x |"), md);
+        assertTrue(md.contains("| jdk-nio | platform | 4,000 | 100 | n/a | 0.80x |"), md);
+        assertTrue(md.contains("| ipcsocket-jna | virtual | not available: did not finish within 90 s (fork killed)"), md);
+        assertTrue(md.contains("| jdk-nio | 1000 | 1000 | 1000 | 50,000 | 20.0 | 200 | 900 |"), md);
+        assertTrue(md.contains("| ipcsocket-jna | 1000 | 2 | 0.50 | no (0/5 wakes) | – / – | did not wake within 2.0 s |"), md);
+        // Panapipe first, C last within a table.
+        assertTrue(md.indexOf("| panapipe-uring | virtual") < md.indexOf("| jdk-nio | virtual"), md);
+        assertTrue(md.indexOf("| junixsocket | platform") < md.indexOf("| c | process | 12.0"), md);
+    }
+
+    @Test
+    void svgAndFiles(@TempDir Path dir) throws IOException {
+        Report r = sample();
+        List<Path> files = r.write(dir, "x", "Title <&>");
+        String svg = Files.readString(files.get(1));
+        assertTrue(svg.startsWith("<svg xmlns=\"http://www.w3.org/2000/svg\""), svg);
+        assertTrue(svg.contains("Title &lt;&amp;&gt;"), svg);
+        assertTrue(svg.contains("Round trip, 64 B"), svg);
+        assertTrue(svg.contains("Streaming, 64 KiB writes"), svg);
+        assertTrue(svg.contains("not available"), svg);
+        assertTrue(svg.trim().endsWith("</svg>"));
+        // Every bar fits in the picture.
+        for (String part : svg.split("<rect ")) {
+            if (!part.startsWith("x=")) continue;
+            int x = Integer.parseInt(part.replaceAll("(?s)^x=\"(\\d+)\".*", "$1"));
+            int w = Integer.parseInt(part.replaceAll("(?s)^.*?width=\"(\\d+)\".*", "$1"));
+            assertTrue(x + w <= 960, part);
+        }
+        assertTrue(Files.readString(files.get(0)).contains("## Round trip, 64 B"));
+    }
+
+    @Test
+    void jsonRoundTrip() {
+        Object v = Json.parse(Json.write(Map.of("a", List.of(1.5, "x\"y", true), "n", Double.NaN)));
+        @SuppressWarnings("unchecked") Map<String, Object> m = (Map<String, Object>) v;
+        assertEquals(List.of(1.5, "x\"y", true), m.get("a"));
+        assertTrue(Double.isNaN(Json.num(m.get("n"))));
+    }
+
+    @Test
+    void sizeLabels() {
+        assertEquals("1 B", Report.sizeLabel(1));
+        assertEquals("64 B", Report.sizeLabel(64));
+        assertEquals("4 KiB", Report.sizeLabel(4096));
+        assertEquals("1 MiB", Report.sizeLabel(1048576));
+    }
+
+    @Test
+    void resultLineFields() {
+        Map<String, String> f = Main.fields("RESULT n=10 connected=9 note=a_b");
+        assertEquals("10", f.get("n"));
+        assertEquals("9", f.get("connected"));
+        assertEquals("boom here", Main.fields("RESULT error=boom here").get("error"));
+    }
+}
