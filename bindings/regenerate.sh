@@ -39,7 +39,7 @@ if [ -z "$jextract" ]; then
 fi
 [ -n "$jextract" ] || die "jextract not found. Put it on PATH or set JEXTRACT=/path/to/jextract
   (jextract is not in any package registry: build it from https://github.com/openjdk/jextract,
-  which needs libclang; see bindings/README.md)."
+  see bindings/README.md). It needs libclang 13 at run time; $apt_hint"
 [ -x "$jextract" ] || die "JEXTRACT=$jextract is not an executable file."
 jextract_version=$("$jextract" --version 2>&1 | tr '\n' ' ') || die "'$jextract --version' failed: $jextract_version"
 note "using $jextract: $jextract_version"
