@@ -157,21 +157,8 @@ public final class Main {
         System.exit(error == null ? 0 : 2);
     }
 
-    /**
-     * {@code PlatformReport.print(PrintStream)} (written in this package by another engineer). Called
-     * reflectively so that bench compiles and runs before that class is committed; once it is, this
-     * can become a direct call.
-     */
     private static void platformReport() {
-        try {
-            Class.forName("io.panapipe.bench.PlatformReport")
-                    .getMethod("print", PrintStream.class)
-                    .invoke(null, OUT);
-        } catch (ClassNotFoundException | NoSuchMethodException e) {
-            OUT.println("(platform report not available in this build: " + e + ")");
-        } catch (ReflectiveOperationException e) {
-            OUT.println("(platform report failed: " + e.getCause() + ")");
-        }
+        PlatformReport.print(OUT);
         OUT.println();
         OUT.flush();
     }
