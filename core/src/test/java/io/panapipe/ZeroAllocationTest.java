@@ -1,0 +1,94 @@
+package io.panapipe;
+
+import io.panapipe.internal.Engines;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.management.ManagementFactory;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
+
+/**
+ * Counts the bytes the two threads of a ping-pong allocate in steady state (HotSpot's per-thread
+ * allocation counter, not a timer). The native engines promise zero per read and write, for
+ * native segments and for heap arrays staged through the connection's buffer.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class ZeroAllocationTest {
+    private static final int WARMUP = 30_000;
+    private static final int MEASURED = 20_000;
+
+    @Test
+    void steadyStateReadsAndWritesAllocateNothing() throws Exception {
+        assumeFalse(Engines.get().name().equals("nio"),
+                "the nio fallback allocates a ByteBuffer view per call; this promise is the native engines'");
+        var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        PipeName name = PipeName.of("alloc-" + ProcessHandle.current().pid());
+        try (PipeServer server = PipeServer.bind(name)) {
+            CompletableFuture<Long> echoAllocated = new CompletableFuture<>();
+            Thread echo = Thread.ofPlatform().start(() -> {
+                try (Pipe pipe = server.accept(Duration.ofSeconds(10)); Arena arena = Arena.ofConfined()) {
+                    MemorySegment buf = arena.allocate(64);
+                    byte[] heap = new byte[64];
+                    long start = 0;
+                    for (int i = 0; i < WARMUP + MEASURED; i++) {
+                        if (i == WARMUP) {
+                            start = threads.getCurrentThreadAllocatedBytes();
+                        }
+                        readFully(pipe, buf);
+                        pipe.write(buf);
+                        pipe.inputStream().readNBytes(heap, 0, 64);
+                        pipe.outputStream().write(heap, 0, 64);
+                    }
+                    echoAllocated.complete(threads.getCurrentThreadAllocatedBytes() - start);
+                } catch (Throwable t) {
+                    echoAllocated.completeExceptionally(t);
+                }
+            });
+            long clientAllocated;
+            try (Pipe pipe = PipeClient.connect(name, Duration.ofSeconds(10)); Arena arena = Arena.ofConfined()) {
+                MemorySegment buf = arena.allocate(64);
+                byte[] heap = new byte[64];
+                var in = pipe.inputStream();
+                var out = pipe.outputStream();
+                long start = 0;
+                for (int i = 0; i < WARMUP + MEASURED; i++) {
+                    if (i == WARMUP) {
+                        start = threads.getCurrentThreadAllocatedBytes();
+                    }
+                    pipe.write(buf);
+                    readFully(pipe, buf);
+                    out.write(heap, 0, 64);
+                    in.readNBytes(heap, 0, 64);
+                }
+                clientAllocated = threads.getCurrentThreadAllocatedBytes() - start;
+            }
+            long echoBytes = echoAllocated.get(60, TimeUnit.SECONDS);
+            echo.join();
+            System.out.printf("engine %s: %d round trips (native + heap), client allocated %d bytes, echo %d bytes%n",
+                    Engines.get().name(), MEASURED, clientAllocated, echoBytes);
+            // A few hundred bytes of slack for one-off events (a lock queue node on contention,
+            // a deoptimisation); anything per call would be at least MEASURED x 16 bytes.
+            assertTrue(clientAllocated < 1024, "client allocated " + clientAllocated + " bytes in " + MEASURED + " round trips");
+            assertTrue(echoBytes < 1024, "echo allocated " + echoBytes + " bytes in " + MEASURED + " round trips");
+        }
+    }
+
+    private static void readFully(Pipe pipe, MemorySegment buf) throws Exception {
+        long got = pipe.read(buf); // no slice in the common case: a slice is an allocation of the test's own
+        assertTrue(got > 0);
+        while (got < buf.byteSize()) {
+            int n = pipe.read(buf.asSlice(got));
+            assertTrue(n > 0);
+            got += n;
+        }
+        assertEquals(buf.byteSize(), got);
+    }
+}
