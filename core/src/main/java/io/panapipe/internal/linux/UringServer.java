@@ -1,0 +1,136 @@
+package io.panapipe.internal.linux;
+
+import io.panapipe.PipeMode;
+import io.panapipe.PipeOptions;
+import io.panapipe.bindings.linux.ucred;
+import io.panapipe.internal.ServerEndpoint;
+import io.panapipe.internal.Transport;
+import io.panapipe.internal.completion.IoGate;
+import io.panapipe.internal.completion.Operation;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * A listening AF_UNIX socket. {@code accept4(SOCK_NONBLOCK | SOCK_CLOEXEC)} on the calling
+ * thread first; on {@code EAGAIN} an {@code IORING_OP_ACCEPT} with the same flags. With the
+ * current-user-only policy (the default), a peer whose {@code SO_PEERCRED} uid differs from ours
+ * is closed at once and the server keeps waiting (DESIGN rule 11).
+ */
+final class UringServer implements ServerEndpoint {
+    private final IoUringEngine engine;
+    private final int fd;
+    private final Path path;
+    private final PipeOptions options;
+    private final IoGate gate = new IoGate();
+    private final Operation acceptOp;
+    private final int myUid = LibC.getuid();
+
+    // Used by the accepting thread only (PipeServer serialises accepts).
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment errno = arena.allocate(LibC.ERRNO_SIZE, LibC.ERRNO_ALIGN);
+    private final MemorySegment cred = arena.allocate(ucred.layout());
+    private final MemorySegment scratch = arena.allocate(Integer.BYTES);
+    private boolean released;
+
+    UringServer(IoUringEngine engine, int fd, Path path, PipeOptions options) {
+        this.engine = engine;
+        this.fd = fd;
+        this.path = path;
+        this.options = options;
+        this.acceptOp = engine.table.allocate();
+    }
+
+    @Override
+    public IoGate gate() {
+        return gate;
+    }
+
+    @Override
+    public Transport accept(long timeoutNanos) throws IOException {
+        long deadline = System.nanoTime() + timeoutNanos;
+        for (;;) {
+            int client = LibC.accept4(errno, fd, UnixSockets.NONBLOCK_CLOEXEC);
+            int e = client < 0 ? LibC.errno(errno) : 0;
+            if (client < 0 && e == Errnos.EAGAIN) {
+                acceptOp.arm();
+                engine.sq.accept(fd, UnixSockets.NONBLOCK_CLOEXEC, acceptOp.id());
+                long left = timeoutNanos < 0 ? Operation.NO_TIMEOUT : Math.max(0, deadline - System.nanoTime());
+                int outcome = acceptOp.await(left, engine.canceller, gate);
+                int res = acceptOp.result();
+                if (res >= 0 && (outcome == Operation.CLOSED || outcome == Operation.INTERRUPTED)) {
+                    UnixSockets.closeQuietly(errno, res); // a client that raced with close: not handed out
+                }
+                if (res == -Errnos.ECANCELED || res == -Errnos.EINTR) {
+                    if (outcome == Operation.COMPLETED) {
+                        continue; // cancelled by the kernel, not by us (the submitting thread exited)
+                    }
+                    throw UringTransport.failure(outcome, "accept");
+                }
+                if (outcome == Operation.CLOSED || outcome == Operation.INTERRUPTED) {
+                    throw UringTransport.failure(outcome, "accept");
+                }
+                if (res >= 0) {
+                    client = res; // after a timeout too: the client is already connected, hand it out
+                } else {
+                    e = -res;
+                }
+            }
+            if (client < 0) {
+                if (e == Errnos.EAGAIN || e == Errnos.EINTR || e == Errnos.ECONNABORTED) {
+                    continue;
+                }
+                throw Errnos.exception("accept on " + path, e,
+                        e == Errnos.EMFILE || e == Errnos.ENFILE ? "too many open files; raise ulimit -n" : null);
+            }
+            Transport t = admit(client);
+            if (t != null) {
+                return t;
+            }
+        }
+    }
+
+    /** Checks and configures an accepted socket; {@code null} if it was refused (and closed). */
+    private Transport admit(int client) throws IOException {
+        try {
+            if (options.currentUserOnly()) {
+                UnixSockets.peerCred(errno, client, cred, scratch);
+                if (ucred.uid(cred) != myUid) {
+                    UnixSockets.closeQuietly(errno, client); // another user: refuse quietly, keep serving
+                    return null;
+                }
+            }
+            UnixSockets.applyBufferSizes(errno, client, options, scratch);
+            if (options.mode() == PipeMode.MESSAGE) {
+                UnixSockets.enablePassCred(errno, client, scratch);
+            }
+            return new UringTransport(engine, client, options.mode());
+        } catch (IOException | RuntimeException e) {
+            UnixSockets.closeQuietly(errno, client);
+            throw e;
+        }
+    }
+
+    @Override
+    public void wakeAll() {
+        acceptOp.wakeWaiter();
+    }
+
+    @Override
+    public void release() throws IOException {
+        if (released) {
+            return;
+        }
+        released = true;
+        try {
+            UnixSockets.closeQuietly(errno, fd);
+            Files.deleteIfExists(path);
+        } finally {
+            engine.table.release(acceptOp);
+            arena.close();
+        }
+    }
+}
