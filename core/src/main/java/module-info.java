@@ -7,4 +7,5 @@ module io.panapipe.core {
     requires io.panapipe.bindings;
     requires jdk.net;
     exports io.panapipe;
+    exports io.panapipe.windows;
 }

@@ -4,24 +4,163 @@ import io.panapipe.PipeException;
 import io.panapipe.PipeName;
 import io.panapipe.PipeOptions;
 import io.panapipe.internal.Engine;
+import io.panapipe.internal.Platform;
 import io.panapipe.internal.ServerEndpoint;
 import io.panapipe.internal.Transport;
+import io.panapipe.internal.completion.IoGate;
+import io.panapipe.internal.completion.Operation;
+import io.panapipe.internal.completion.OperationTable;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 
-/** PLACEHOLDER until the IOCP engine lands. */
+/**
+ * The Windows engine: one I/O completion port ({@link IocpPort}), poller platform threads
+ * ({@link IocpPoller}), and named pipes ({@link NamedPipeServer}, {@link NamedPipeClient},
+ * {@link NamedPipeTransport}) whose every overlapped request goes through {@link OverlappedIo}.
+ *
+ * <p>Follow one read: {@code Pipe.read} → {@code PipeChannel.read} →
+ * {@link NamedPipeTransport#read} → {@link OverlappedIo#run} ({@code ReadFile} with the caller's
+ * memory and the slot's OVERLAPPED; inline on synchronous success, else park) →
+ * {@link IocpPoller} dequeues the packet, reads the operation id after the OVERLAPPED, completes
+ * the {@link Operation} → the reader unparks, and {@link WinError#classifyRead} says what the code
+ * means.
+ */
 public final class IocpEngine implements Engine {
+    /** System property: number of poller threads (default 1; completions are cheap to dispatch). */
+    public static final String POLLERS_PROPERTY = "panapipe.iocp.pollers";
+
+    private static final class Holder {
+        static final IocpEngine INSTANCE;
+        static final String FAILURE;
+
+        static {
+            IocpEngine engine = null;
+            String failure = null;
+            try {
+                engine = new IocpEngine(Integer.getInteger(POLLERS_PROPERTY, 1));
+            } catch (Throwable t) {
+                failure = "cannot start the IOCP engine: " + t;
+            }
+            INSTANCE = engine;
+            FAILURE = failure;
+        }
+    }
+
+    private final IocpPort port;
+    private final IocpPoller[] pollers;
+    private final OperationTable table = new OperationTable();
+    private final long captureSize;
+
+    /** A separate engine with its own port and pollers (the JVM-wide one is {@link #instance()}). */
+    IocpEngine(int pollerCount) throws PipeException {
+        Win32Calls.ensureLoaded();
+        if (pollerCount < 1 || pollerCount > 64) {
+            throw new IllegalArgumentException(POLLERS_PROPERTY + " must be 1..64, was " + pollerCount);
+        }
+        captureSize = Win32Calls.CAPTURE_SIZE;
+        port = new IocpPort();
+        pollers = new IocpPoller[pollerCount];
+        for (int i = 0; i < pollerCount; i++) {
+            pollers[i] = new IocpPoller(port, table, "panapipe-iocp-poller-" + i);
+            pollers[i].start();
+        }
+    }
+
+    /** Why this engine cannot run here, or {@code null} if it can. */
     public static String unavailableReason() {
-        return "the IOCP engine is not built yet";
+        if (!Platform.isWindows()) {
+            return "the IOCP engine needs Windows; this is " + System.getProperty("os.name");
+        }
+        return Holder.FAILURE;
     }
 
+    /** The JVM-wide engine. */
     public static IocpEngine instance() {
-        throw new IllegalStateException(unavailableReason());
+        String why = unavailableReason();
+        if (why != null) {
+            throw new IllegalStateException(why);
+        }
+        return Holder.INSTANCE;
     }
 
-    @Override public String name() { return "iocp"; }
-    @Override public ServerEndpoint bind(PipeName name, PipeOptions options) throws IOException { throw new UnsupportedOperationException(); }
-    @Override public Transport connect(PipeName name, PipeOptions options) throws IOException { throw new UnsupportedOperationException(); }
-    @Override public boolean isBusy(PipeException e) { return false; }
-    @Override public boolean isAbsent(PipeException e) { return false; }
+    @Override
+    public String name() {
+        return "iocp";
+    }
+
+    @Override
+    public ServerEndpoint bind(PipeName name, PipeOptions options) throws IOException {
+        return NamedPipeServer.bind(this, name, options);
+    }
+
+    @Override
+    public Transport connect(PipeName name, PipeOptions options) throws IOException {
+        return NamedPipeClient.connect(this, name, options);
+    }
+
+    @Override
+    public boolean isBusy(PipeException e) {
+        return WinError.isBusy(e.nativeCode());
+    }
+
+    @Override
+    public boolean isAbsent(PipeException e) {
+        return WinError.isAbsent(e.nativeCode());
+    }
+
+    IocpPort port() {
+        return port;
+    }
+
+    /** A fresh operation slot for requests on {@code handle}, its memory from {@code arena}. */
+    OverlappedIo newIo(Arena arena, long handle, IoGate gate) {
+        Operation op = table.allocate();
+        try {
+            return new OverlappedIo(op, new OverlappedSlot(arena, op.id(), captureSize), handle, gate);
+        } catch (RuntimeException e) {
+            table.release(op);
+            throw e;
+        }
+    }
+
+    /** Returns a slot whose last request has completed (its arena is closed by the owner afterwards). */
+    void releaseIo(OverlappedIo io) {
+        table.release(io.operation());
+    }
+
+    /** Slots in use, for leak checks in tests. */
+    int slotsInUse() {
+        return table.inUse();
+    }
+
+    /**
+     * Stops the pollers (one wake-up packet each) and closes the port. Only for engines made with
+     * the constructor; every handle must be closed first.
+     */
+    void shutdown() throws PipeException, InterruptedException {
+        try (Arena local = Arena.ofConfined()) {
+            MemorySegment capture = Win32Calls.newCapture(local);
+            for (IocpPoller poller : pollers) {
+                poller.requestStop();
+            }
+            for (int i = 0; i < pollers.length; i++) {
+                port.wake(capture);
+            }
+            for (IocpPoller poller : pollers) {
+                poller.join();
+            }
+            port.close(capture);
+        }
+    }
+
+    /**
+     * Associates a foreign overlapped handle (a socket from {@code WSASocketW(..., WSA_FLAG_OVERLAPPED)},
+     * a file) with this engine's port, for {@link io.panapipe.windows.IocpHandle}.
+     */
+    public static ForeignHandle associate(long handle) throws PipeException {
+        IocpEngine engine = instance();
+        return new ForeignHandle(engine, handle);
+    }
 }

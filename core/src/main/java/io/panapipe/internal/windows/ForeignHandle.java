@@ -1,0 +1,94 @@
+package io.panapipe.internal.windows;
+
+import io.panapipe.PipeException;
+import io.panapipe.internal.completion.IoGate;
+import io.panapipe.internal.completion.Operation;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.channels.ClosedChannelException;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.LongToIntFunction;
+
+/**
+ * The engine side of {@link io.panapipe.windows.IocpHandle}: a handle the caller opened and
+ * issues requests on itself, associated with the engine's port and waited for through the same
+ * {@link OverlappedIo} rules as the pipes. Two lanes, so one read and one write can be in flight.
+ * The handle is not closed here: its owner does that, after {@link #close()}.
+ */
+public final class ForeignHandle implements AutoCloseable {
+    private final IocpEngine engine;
+    private final long handle;
+    private final IoGate gate = new IoGate();
+    private final Arena arena = Arena.ofShared();
+    private final OverlappedIo[] lanes = new OverlappedIo[2];
+    private final ReentrantLock[] locks = {new ReentrantLock(), new ReentrantLock()};
+    private final ReentrantLock closeLock = new ReentrantLock();
+
+    ForeignHandle(IocpEngine engine, long handle) throws PipeException {
+        this.engine = engine;
+        this.handle = handle;
+        try (Arena local = Arena.ofConfined()) {
+            engine.port().associate(handle, Win32Calls.newCapture(local));
+        }
+        lanes[0] = engine.newIo(arena, handle, gate);
+        lanes[1] = engine.newIo(arena, handle, gate);
+    }
+
+    /**
+     * Issues a request on lane 0 or 1 and waits for it (cancelling it with {@code CancelIoEx} on
+     * timeout, interrupt or close, then waiting for its completion).
+     *
+     * @param issue gets the OVERLAPPED address; returns 0 on synchronous success, else the error
+     *              code the call reported ({@code 997} when pending)
+     * @return bytes transferred
+     */
+    public int run(int lane, LongToIntFunction issue, long timeoutNanos) throws IOException {
+        ReentrantLock lock = locks[lane];
+        lock.lock();
+        try {
+            gate.enter();
+            try {
+                OverlappedIo io = lanes[lane];
+                io.runCustom(issue, timeoutNanos);
+                if (io.error() == WinError.ERROR_SUCCESS || io.error() == WinError.ERROR_MORE_DATA || io.bytes() > 0) {
+                    return io.bytes();
+                }
+                if (io.outcome() != Operation.COMPLETED) {
+                    throw NamedPipeTransport.interrupted(io.outcome(), "overlapped request", io.bytes());
+                }
+                throw WinError.exception("overlapped request", io.error());
+            } finally {
+                gate.exit();
+            }
+        } catch (ClosedChannelException e) {
+            throw e;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Cancels what is in flight, waits for it, and returns the slots. Idempotent. */
+    @Override
+    public void close() {
+        closeLock.lock();
+        try {
+            if (!gate.startClose()) {
+                return;
+            }
+            lanes[0].operation().wakeWaiter();
+            lanes[1].operation().wakeWaiter();
+            gate.awaitIdle();
+            engine.releaseIo(lanes[0]);
+            engine.releaseIo(lanes[1]);
+            arena.close();
+        } finally {
+            closeLock.unlock();
+        }
+    }
+
+    long handle() {
+        return handle;
+    }
+}

@@ -1,0 +1,165 @@
+package io.panapipe.internal.windows;
+
+import io.panapipe.PipeException;
+import io.panapipe.PipeMode;
+import io.panapipe.PipeTimeoutException;
+import io.panapipe.internal.Transport;
+import io.panapipe.internal.completion.IoGate;
+import io.panapipe.internal.completion.Operation;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.channels.AsynchronousCloseException;
+import java.nio.channels.ClosedByInterruptException;
+
+/**
+ * One connected named-pipe handle, server or client end. {@code ReadFile}/{@code WriteFile} get the
+ * caller's native memory directly; the overlapped mechanics are {@link OverlappedIo}'s, this class
+ * only says what a pipe's results mean (rule 7).
+ */
+final class NamedPipeTransport implements Transport {
+    private final IocpEngine engine;
+    private final long handle;
+    private final boolean serverEnd;
+    private final PipeMode mode;
+    private final IoGate gate = new IoGate();
+    private final Arena arena = Arena.ofShared();
+    private final OverlappedIo reader;
+    private final OverlappedIo writer;
+    private boolean messageComplete = true; // reader thread only
+
+    /** @param handle an open pipe handle already associated with the engine's port */
+    NamedPipeTransport(IocpEngine engine, long handle, boolean serverEnd, PipeMode mode) {
+        this.engine = engine;
+        this.handle = handle;
+        this.serverEnd = serverEnd;
+        this.mode = mode;
+        this.reader = engine.newIo(arena, handle, gate);
+        this.writer = engine.newIo(arena, handle, gate);
+    }
+
+    long handle() {
+        return handle;
+    }
+
+    @Override
+    public IoGate gate() {
+        return gate;
+    }
+
+    @Override
+    public int read(MemorySegment buf, long offset, int length, long timeoutNanos) throws IOException {
+        long address = buf.address() + offset;
+        long deadline = System.nanoTime() + timeoutNanos;
+        for (;;) {
+            long left = timeoutNanos < 0 ? Operation.NO_TIMEOUT : Math.max(0, deadline - System.nanoTime());
+            reader.run(OverlappedIo.READ, address, length, left);
+            int n = reader.bytes();
+            int error = reader.error();
+            WinError.ReadOutcome what = WinError.classifyRead(error);
+            // Data first, even if a cancel raced with it (rule 2): bytes are never dropped.
+            if (what == WinError.ReadOutcome.PARTIAL_MESSAGE) {
+                messageComplete = false; // ERROR_MORE_DATA: bytes, and the message goes on (rule 7)
+                return n;
+            }
+            if ((what == WinError.ReadOutcome.DATA && (n > 0 || mode == PipeMode.MESSAGE))
+                    || (what == WinError.ReadOutcome.CANCELLED && n > 0)) {
+                messageComplete = true; // in MESSAGE mode an empty message is data too
+                return n;
+            }
+            if (reader.outcome() != Operation.COMPLETED) {
+                throw interrupted(reader.outcome(), "read", 0);
+            }
+            switch (what) {
+                case DATA -> {
+                    // a zero-byte read in BYTE mode (someone wrote nothing): keep waiting
+                }
+                case END_OF_STREAM -> {
+                    messageComplete = true;
+                    return -1;
+                }
+                case CANCELLED -> throw new AsynchronousCloseException();
+                default -> throw WinError.exception("ReadFile", error);
+            }
+        }
+    }
+
+    @Override
+    public boolean isMessageComplete() {
+        return mode != PipeMode.MESSAGE || messageComplete;
+    }
+
+    @Override
+    public int write(MemorySegment buf, long offset, int length, long timeoutNanos) throws IOException {
+        writer.run(OverlappedIo.WRITE, buf.address() + offset, length, timeoutNanos);
+        int n = writer.bytes();
+        int error = writer.error();
+        if (error == WinError.ERROR_SUCCESS && (n > 0 || length == 0)) {
+            return n;
+        }
+        if (writer.outcome() != Operation.COMPLETED) {
+            if (n > 0 && writer.outcome() == Operation.TIMED_OUT && mode == PipeMode.BYTE) {
+                return n; // part went out before the cancel; the caller's next write times out at once
+            }
+            throw interrupted(writer.outcome(), "write", n);
+        }
+        if (error == WinError.ERROR_SUCCESS) {
+            return n;
+        }
+        if (WinError.isPeerGone(error)) {
+            throw new PipeException("WriteFile", error, WinError.name(error), "Broken pipe: the other end closed the pipe");
+        }
+        throw WinError.exception("WriteFile", error);
+    }
+
+    static IOException interrupted(int outcome, String what, int bytes) {
+        return switch (outcome) {
+            case Operation.TIMED_OUT -> new PipeTimeoutException(what + " timed out", bytes);
+            case Operation.INTERRUPTED -> new ClosedByInterruptException();
+            default -> new AsynchronousCloseException();
+        };
+    }
+
+    @Override
+    public long peerProcessId() throws IOException {
+        try (Arena local = Arena.ofConfined()) {
+            MemorySegment capture = Win32Calls.newCapture(local);
+            MemorySegment pid = local.allocate(ValueLayout.JAVA_INT);
+            int ok = serverEnd
+                    ? Win32Calls.getNamedPipeClientProcessId(capture, handle, pid.address())
+                    : Win32Calls.getNamedPipeServerProcessId(capture, handle, pid.address());
+            if (ok == 0) {
+                throw WinError.exception(serverEnd ? "GetNamedPipeClientProcessId" : "GetNamedPipeServerProcessId",
+                        Win32Calls.lastError(capture));
+            }
+            return Integer.toUnsignedLong(pid.get(ValueLayout.JAVA_INT, 0));
+        }
+    }
+
+    @Override
+    public void wakeAll() {
+        reader.operation().wakeWaiter();
+        writer.operation().wakeWaiter();
+    }
+
+    /**
+     * Closes the handle: no request is in flight (the gate is idle), so the slots can go too. No
+     * {@code FlushFileBuffers} and no {@code DisconnectNamedPipe}: closing the handle leaves the
+     * bytes already written readable by the other end, which then sees {@code ERROR_BROKEN_PIPE}.
+     */
+    @Override
+    public void release() throws IOException {
+        try (Arena local = Arena.ofConfined()) {
+            MemorySegment capture = Win32Calls.newCapture(local);
+            int ok = Win32Calls.closeHandle(capture, handle);
+            engine.releaseIo(reader);
+            engine.releaseIo(writer);
+            arena.close();
+            if (ok == 0) {
+                throw WinError.exception("CloseHandle", Win32Calls.lastError(capture));
+            }
+        }
+    }
+}

@@ -1,0 +1,84 @@
+package io.panapipe.windows;
+
+import io.panapipe.internal.Timeouts;
+import io.panapipe.internal.windows.ForeignHandle;
+import io.panapipe.internal.windows.IocpEngine;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.time.Duration;
+import java.util.function.LongToIntFunction;
+
+/**
+ * Drives a handle you opened yourself — an overlapped socket from
+ * {@code WSASocketW(..., WSA_FLAG_OVERLAPPED)}, a file opened with {@code FILE_FLAG_OVERLAPPED} —
+ * with Panapipe's I/O completion port, so a virtual thread can wait for {@code WSARecv} or
+ * {@code ReadFile} without blocking its carrier.
+ *
+ * <p>The handle is associated with the port and put in skip-on-success mode; after that, issue
+ * requests only through {@link #read} and {@link #write} (a request on it with an event or a
+ * completion routine would still post a packet to the port). You make the call; Panapipe
+ * supplies the OVERLAPPED, waits, cancels with {@code CancelIoEx} on timeout or interrupt, and
+ * always waits for the completion before returning:
+ *
+ * <pre>{@code
+ * try (IocpHandle h = IocpHandle.associate(socket)) {
+ *     int n = h.read(ov -> {
+ *         int rc = wsaRecv(socket, wsabuf, flags, ov);        // a downcall capturing WSAGetLastError
+ *         return rc == 0 ? 0 : lastWsaError;                   // 0, or WSA_IO_PENDING (997), or the error
+ *     }, Duration.ofSeconds(5));
+ * }
+ * }</pre>
+ *
+ * Windows only. Closing does not close the handle; close the handle after this.
+ */
+public final class IocpHandle implements AutoCloseable {
+    /**
+     * Makes one overlapped call.
+     */
+    @FunctionalInterface
+    public interface Request {
+        /**
+         * @param overlapped the address of the OVERLAPPED to pass (its {@code hEvent} is 0)
+         * @return 0 if the call succeeded at once; otherwise the error code it reported, which is
+         *         {@code ERROR_IO_PENDING}/{@code WSA_IO_PENDING} (997) when a completion will come
+         */
+        int issue(long overlapped);
+    }
+
+    private final ForeignHandle handle;
+
+    private IocpHandle(ForeignHandle handle) {
+        this.handle = handle;
+    }
+
+    /** Associates {@code handle} (a HANDLE or SOCKET value) with Panapipe's completion port. */
+    public static IocpHandle associate(MemorySegment handle) throws IOException {
+        return new IocpHandle(IocpEngine.associate(handle.address()));
+    }
+
+    /** As {@link #associate(MemorySegment)} for a {@code SOCKET} value. */
+    public static IocpHandle associate(long socket) throws IOException {
+        return new IocpHandle(IocpEngine.associate(socket));
+    }
+
+    /** Runs a receiving request on the read lane; returns the bytes transferred. */
+    public int read(Request request, Duration timeout) throws IOException {
+        return handle.run(0, asFunction(request), Timeouts.toNanos(timeout, "timeout"));
+    }
+
+    /** Runs a sending request on the write lane; returns the bytes transferred. */
+    public int write(Request request, Duration timeout) throws IOException {
+        return handle.run(1, asFunction(request), Timeouts.toNanos(timeout, "timeout"));
+    }
+
+    private static LongToIntFunction asFunction(Request request) {
+        return request::issue;
+    }
+
+    /** Cancels and waits for anything in flight. Does not close the handle. */
+    @Override
+    public void close() {
+        handle.close();
+    }
+}
