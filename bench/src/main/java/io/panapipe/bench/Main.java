@@ -65,10 +65,15 @@ public final class Main {
     /** The settings of one run. */
     record Settings(boolean quick, int warmups, Duration warmupTime, int measurements, Duration measurementTime,
                     Duration caseLimit, int manySeconds, double idleSeconds, double wakeTimeout) {
-        static final Settings QUICK = new Settings(true, 2, Duration.ofMillis(500), 3, Duration.ofMillis(500),
+        static final Settings QUICK = new Settings(true, 2, Duration.ofSeconds(1), 4, Duration.ofSeconds(1),
                 Duration.ofSeconds(90), 3, 2, 2);
         static final Settings FULL = new Settings(false, 3, Duration.ofSeconds(1), 5, Duration.ofSeconds(1),
                 Duration.ofSeconds(180), 5, 3, 3);
+    }
+
+    /** A plain field for {@link #run}'s early JMH Unsafe call. */
+    static final class WarnEarly {
+        int x;
     }
 
     static final List<String> THREADS = List.of("platform", "virtual");
@@ -174,14 +179,13 @@ public final class Main {
         Map<String, Object> meta = new LinkedHashMap<>();
         meta.put("benchmark", Report.META);
         Map<String, Object> mp = new LinkedHashMap<>(machine);
-        mp.put("run", runName + " (" + (s.quick ? "forks 1, warmup " + s.warmups + "x" + s.warmupTime.toMillis()
-                + " ms, measurement " + s.measurements + "x" + s.measurementTime.toMillis() + " ms"
-                : "forks 1, warmup " + s.warmups + "x" + s.warmupTime.toMillis() + " ms, measurement "
-                + s.measurements + "x" + s.measurementTime.toMillis() + " ms") + ")");
+        mp.put("run", runName + " (JMH: 1 fork, warmup " + s.warmups + " x " + s.warmupTime.toMillis()
+                + " ms, measurement " + s.measurements + " x " + s.measurementTime.toMillis()
+                + " ms; errors are JMH's 99.9% intervals)");
         meta.put("params", mp);
         entries.add(meta);
         // JMH's first use of sun.misc.Unsafe prints a JDK warning on stderr: have it now, not mid-line.
-        org.openjdk.jmh.util.Utils.getPid();
+        org.openjdk.jmh.util.Utils.getOffset(WarnEarly.class, "x");
         OUT.printf(Locale.ROOT, "Running %d cases (%s). JMH's own output goes to %s%n", cases.size(), runName, log);
         CReference c = null;
         try (PrintStream jmhLog = new PrintStream(new FileOutputStream(log.toFile(), true), true, StandardCharsets.UTF_8)) {

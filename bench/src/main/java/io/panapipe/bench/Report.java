@@ -251,7 +251,7 @@ public final class Report {
         int width = 960;
         int labelW = 260;
         int barMax = width - labelW - 140;
-        int y = 60;
+        int y = 84;
         StringBuilder body = new StringBuilder();
         List<Map.Entry<String, Map<Integer, List<Row>>>> sections = List.of(
                 Map.entry(ROUND_TRIP, bySize(ROUND_TRIP)), Map.entry(STREAM, bySize(STREAM)));
