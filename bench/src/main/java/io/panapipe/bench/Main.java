@@ -158,7 +158,8 @@ public final class Main {
                        panapipe-bench --list                      the case ids
                        panapipe-bench report RESULT.json [DIR]    table and chart from a JSON result only
                        panapipe-bench platform                    the platform report only
-                system property panapipe.shared.dir: where uds_baseline.c is (default <repo>/../shared)""");
+                system properties: panapipe.shared.dir  where uds_baseline.c is (default <repo>/../shared)
+                                   panapipe.bench.caseLimitSeconds  wall-clock limit of one JMH case (90 quick, 180 full)""");
         System.exit(error == null ? 0 : 2);
     }
 
@@ -257,12 +258,13 @@ public final class Main {
             }
         });
         Collection<RunResult> res;
+        long limit = Long.getLong("panapipe.bench.caseLimitSeconds", s.caseLimit.toSeconds());
         try {
-            res = f.get(s.caseLimit.toSeconds(), TimeUnit.SECONDS);
+            res = f.get(limit, TimeUnit.SECONDS);
         } catch (TimeoutException te) {
             killChildren();
             worker.join(Duration.ofSeconds(10));
-            return unavailable(k, "did not finish within " + s.caseLimit.toSeconds() + " s (fork killed)");
+            return unavailable(k, "did not finish within " + limit + " s (fork killed)");
         } catch (java.util.concurrent.ExecutionException ee) {
             return unavailable(k, "JMH failed: " + oneLine(String.valueOf(ee.getCause())) + " (see log)");
         }
