@@ -36,6 +36,10 @@ MSG
   exit 3
 fi
 export JAVA_HOME=$PANAPIPE_JDK
+# Maven 3.8's bundled Guava uses sun.misc.Unsafe; JDK 23+ warns about it unless told it's allowed.
+if [ "$(panapipe_java_feature "$JAVA_HOME/bin/java")" -ge 23 ]; then
+  export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"
+fi
 export PATH="$JAVA_HOME/bin:$PATH"
 
 if ! command -v mvn >/dev/null 2>&1; then
