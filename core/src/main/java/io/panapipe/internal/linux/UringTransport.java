@@ -105,8 +105,7 @@ final class UringTransport implements Transport {
 
     @Override
     public int read(MemorySegment buf, long offset, int length, long timeoutNanos) throws IOException {
-        Objects.checkFromIndexSize(offset, length, buf.byteSize());
-        long address = buf.address() + offset;
+        long address = addressOf(buf, offset, length);
         return mode == PipeMode.MESSAGE
                 ? readMessage(buf, offset, address, length, timeoutNanos)
                 : readBytes(address, length, timeoutNanos);
@@ -283,8 +282,7 @@ final class UringTransport implements Transport {
 
     @Override
     public int write(MemorySegment buf, long offset, int length, long timeoutNanos) throws IOException {
-        Objects.checkFromIndexSize(offset, length, buf.byteSize());
-        long address = buf.address() + offset;
+        long address = addressOf(buf, offset, length);
         long deadline = System.nanoTime() + timeoutNanos;
         for (;;) {
             long n = LibC.send(writeErrno, fd, address, length, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -334,6 +332,15 @@ final class UringTransport implements Transport {
     }
 
     // ---- shared --------------------------------------------------------------------------------
+
+    /** The kernel gets raw addresses: only native memory, within bounds (PipeChannel stages heap data). */
+    private static long addressOf(MemorySegment buf, long offset, int length) {
+        if (!buf.isNative()) {
+            throw new IllegalArgumentException("the io_uring transport needs a native segment");
+        }
+        Objects.checkFromIndexSize(offset, length, buf.byteSize());
+        return buf.address() + offset;
+    }
 
     private static boolean isCancelled(int res) {
         return res == -Errnos.ECANCELED || res == -Errnos.EINTR;

@@ -180,6 +180,40 @@ class IoUringPipeTest {
     }
 
     @Test
+    void largeMessageArrivingWhileTheReaderWaitsIsReassembled() throws Exception {
+        PipeOptions msg = PipeOptions.defaults().withMode(PipeMode.MESSAGE);
+        try (PipeServer server = PipeServer.bind(freshName("bigwait"), msg); Arena arena = Arena.ofConfined()) {
+            Pipe[] p = pair(server, msg);
+            try (Pipe s = p[0]; Pipe c = p[1]) {
+                byte[] message = new byte[300];
+                for (int i = 0; i < message.length; i++) {
+                    message[i] = (byte) (i + 1);
+                }
+                Thread.ofVirtual().start(() -> {
+                    try {
+                        Thread.sleep(50); // the reader is parked in an IORING_OP_RECV peek by then
+                        c.write(MemorySegment.ofArray(message));
+                    } catch (Exception e) {
+                        throw new RuntimeException(e);
+                    }
+                });
+                MemorySegment buf = arena.allocate(128);
+                byte[] got = new byte[300];
+                assertEquals(128, s.read(buf));
+                assertFalse(s.isMessageComplete());
+                MemorySegment.copy(buf, ValueLayout.JAVA_BYTE, 0, got, 0, 128);
+                assertEquals(128, s.read(buf));
+                assertFalse(s.isMessageComplete());
+                MemorySegment.copy(buf, ValueLayout.JAVA_BYTE, 0, got, 128, 128);
+                assertEquals(44, s.read(buf));
+                assertTrue(s.isMessageComplete());
+                MemorySegment.copy(buf, ValueLayout.JAVA_BYTE, 0, got, 256, 44);
+                org.junit.jupiter.api.Assertions.assertArrayEquals(message, got);
+            }
+        }
+    }
+
+    @Test
     void timeoutsNeverLoseOrDuplicateBytes() throws Exception {
         try (PipeServer server = PipeServer.bind(freshName("race")); Arena arena = Arena.ofConfined()) {
             Pipe[] p = pair(server, PipeOptions.defaults());
