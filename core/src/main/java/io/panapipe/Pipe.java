@@ -72,6 +72,19 @@ public final class Pipe implements ByteChannel {
         return channel.write(Objects.requireNonNull(src, "src"), Operation.NO_TIMEOUT);
     }
 
+    /**
+     * As {@link #write(MemorySegment)}, but gives up after {@code timeout} (a reader that stopped
+     * reading, a full pipe).
+     *
+     * @throws PipeTimeoutException if not all of it went out in time; its
+     *         {@link PipeTimeoutException#bytesTransferred} says how much did (in MESSAGE mode 0:
+     *         a message goes whole or not at all). The pipe stays usable.
+     */
+    public int write(MemorySegment src, Duration timeout) throws IOException {
+        long nanos = Timeouts.toNanos(timeout, "timeout");
+        return channel.write(Objects.requireNonNull(src, "src"), nanos);
+    }
+
     /** Reads into a buffer (from its position to its limit), as {@link #read(MemorySegment)}. */
     @Override
     public int read(ByteBuffer dst) throws IOException {

@@ -1,7 +1,9 @@
 package io.panapipe.internal;
 
 import io.panapipe.PipeMode;
+import io.panapipe.PipeTimeoutException;
 import io.panapipe.internal.completion.IoGate;
+import io.panapipe.internal.completion.Operation;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -115,19 +117,21 @@ public final class PipeChannel {
         if (mode == PipeMode.MESSAGE && size > MAX_MESSAGE) {
             throw new IllegalArgumentException("message of " + size + " bytes exceeds the limit of " + MAX_MESSAGE);
         }
+        boolean timed = timeoutNanos >= 0;
+        long deadline = timed ? System.nanoTime() + timeoutNanos : 0;
         writeLock.lock();
         try {
             begin();
             try {
                 if (src.isNative()) {
-                    writeAll(src, size, timeoutNanos);
+                    writeAll(src, size, deadline, timed, 0);
                 } else {
                     MemorySegment buf = writeStaging.get(size, mode == PipeMode.MESSAGE);
                     long done = 0;
                     do {
                         int chunk = (int) Math.min(size - done, buf.byteSize());
                         MemorySegment.copy(src, done, buf, 0, chunk);
-                        writeAll(buf, chunk, timeoutNanos);
+                        writeAll(buf, chunk, deadline, timed, done);
                         done += chunk;
                     } while (done < size);
                 }
@@ -146,6 +150,8 @@ public final class PipeChannel {
     /** Writes part of a byte array, staged through native memory. */
     public void write(byte[] a, int off, int len, long timeoutNanos) throws IOException {
         java.util.Objects.checkFromIndexSize(off, len, a.length);
+        boolean timed = timeoutNanos >= 0;
+        long deadline = timed ? System.nanoTime() + timeoutNanos : 0;
         writeLock.lock();
         try {
             begin();
@@ -155,7 +161,7 @@ public final class PipeChannel {
                 do {
                     int chunk = (int) Math.min(len - done, buf.byteSize());
                     MemorySegment.copy(a, off + done, buf, ValueLayout.JAVA_BYTE, 0, chunk);
-                    writeAll(buf, chunk, timeoutNanos);
+                    writeAll(buf, chunk, deadline, timed, done);
                     done += chunk;
                 } while (done < len);
             } finally {
@@ -169,16 +175,28 @@ public final class PipeChannel {
         }
     }
 
-    private void writeAll(MemorySegment buf, long length, long timeoutNanos) throws IOException {
-        if (mode == PipeMode.MESSAGE) {
-            transport.write(buf, 0, (int) length, timeoutNanos); // one message, possibly empty
+    /**
+     * Writes {@code length} bytes of {@code buf}: one message in MESSAGE mode, as many transport
+     * writes as it takes in BYTE mode. A timeout reports every byte that did go out, those of
+     * earlier pieces ({@code alreadyWritten}) included.
+     */
+    private void writeAll(MemorySegment buf, long length, long deadline, boolean timed, long alreadyWritten)
+            throws IOException {
+        if (length == 0 && mode == PipeMode.BYTE) {
             return;
         }
-        long deadline = System.nanoTime() + timeoutNanos;
         long offset = 0;
-        while (offset < length) {
-            long left = timeoutNanos < 0 ? timeoutNanos : Math.max(0, deadline - System.nanoTime());
-            offset += transport.write(buf, offset, (int) Math.min(length - offset, Integer.MAX_VALUE), left);
+        try {
+            do {
+                long left = timed ? Math.max(0, deadline - System.nanoTime()) : Operation.NO_TIMEOUT;
+                offset += transport.write(buf, offset, (int) Math.min(length - offset, Integer.MAX_VALUE), left);
+            } while (offset < length && mode == PipeMode.BYTE);
+        } catch (PipeTimeoutException e) {
+            long written = alreadyWritten + offset;
+            PipeTimeoutException t = new PipeTimeoutException("write timed out after " + written + " bytes",
+                    (int) Math.min(written, Integer.MAX_VALUE));
+            t.initCause(e);
+            throw t;
         }
     }
 

@@ -275,6 +275,36 @@ class PipeContractTest {
     }
 
     @Test
+    void writeTimeoutReportsWhatWentOutAndLeavesThePipeUsable() throws Exception {
+        try (PipeServer server = PipeServer.bind(TestPipes.freshName("wto"));
+             Arena arena = Arena.ofShared()) {
+            Pipe[] p = connectedPair(server, PipeOptions.defaults());
+            try (Pipe s = p[0]; Pipe c = p[1]) {
+                MemorySegment big = arena.allocate(64 << 20); // more than any socket buffer holds
+                PipeTimeoutException e = assertThrows(PipeTimeoutException.class,
+                        () -> c.write(big, Duration.ofMillis(300)));
+                long written = e.bytesTransferred;
+                assertTrue(written > 0 && written < big.byteSize(), "wrote " + written);
+                // the reader gets exactly what went out, then what is written next
+                CompletableFuture<Long> drained = CompletableFuture.supplyAsync(() -> {
+                    try {
+                        MemorySegment buf = Arena.ofAuto().allocate(1 << 16);
+                        long total = 0;
+                        while (total < written + 3) {
+                            total += s.read(buf);
+                        }
+                        return total;
+                    } catch (IOException ex) {
+                        throw new RuntimeException(ex);
+                    }
+                });
+                c.write(MemorySegment.ofArray(new byte[] {1, 2, 3}), Duration.ofSeconds(10));
+                assertEquals(written + 3, drained.get(30, SECONDS));
+            }
+        }
+    }
+
+    @Test
     void bytesThatRaceATimeoutAreDeliveredNotLost() throws Exception {
         int total = 100_000;
         try (PipeServer server = PipeServer.bind(TestPipes.freshName("race"));
