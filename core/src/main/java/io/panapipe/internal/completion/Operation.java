@@ -1,5 +1,10 @@
 package io.panapipe.internal.completion;
 
+import io.panapipe.PipeTimeoutException;
+
+import java.io.IOException;
+import java.nio.channels.AsynchronousCloseException;
+import java.nio.channels.ClosedByInterruptException;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -148,6 +153,23 @@ public final class Operation {
             self.interrupt();
         }
         return reason;
+    }
+
+    /**
+     * The exception a blocking call throws when {@link #await} ended for {@code outcome} and the
+     * operation transferred nothing: {@link PipeTimeoutException} (the channel stays usable),
+     * {@link ClosedByInterruptException} (the caller then closes the channel, as the JDK does) or
+     * {@link AsynchronousCloseException}.
+     *
+     * @param what the call, e.g. {@code "read"}, for the timeout message
+     */
+    public static IOException failure(int outcome, String what) {
+        return switch (outcome) {
+            case TIMED_OUT -> new PipeTimeoutException(what + " timed out");
+            case INTERRUPTED -> new ClosedByInterruptException();
+            case CLOSED -> new AsynchronousCloseException();
+            default -> throw new IllegalArgumentException("not a failed outcome: " + outcome);
+        };
     }
 
     /** Waits for the completion without cancelling anything (closing a backlog, after a cancel). */

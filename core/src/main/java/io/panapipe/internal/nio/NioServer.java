@@ -64,7 +64,7 @@ final class NioServer implements ServerEndpoint {
             poller.await(interest, acceptOp, SelectionKey.OP_ACCEPT);
             int outcome = acceptOp.await(left, o -> poller.cancel(interest, o), gate);
             if (outcome != Operation.COMPLETED) {
-                throw NioTransport.failure(outcome, "accept");
+                throw Operation.failure(outcome, "accept");
             }
         }
     }

@@ -1,17 +1,12 @@
 package io.panapipe.internal.nio;
 
-import io.panapipe.PipeException;
-import io.panapipe.PipeTimeoutException;
 import io.panapipe.internal.Transport;
 import io.panapipe.internal.completion.IoGate;
 import io.panapipe.internal.completion.Operation;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
-import jdk.net.UnixDomainPrincipal;
 import java.nio.ByteBuffer;
-import java.nio.channels.AsynchronousCloseException;
-import java.nio.channels.ClosedByInterruptException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
 
@@ -52,7 +47,7 @@ final class NioTransport implements Transport {
                 if (n != 0 && outcome == Operation.TIMED_OUT) {
                     return n;
                 }
-                throw failure(outcome, "read");
+                throw Operation.failure(outcome, "read");
             }
         }
     }
@@ -74,7 +69,7 @@ final class NioTransport implements Transport {
             long left = timeoutNanos < 0 ? Operation.NO_TIMEOUT : Math.max(0, deadline - System.nanoTime());
             int outcome = waitFor(writeOp, SelectionKey.OP_WRITE, left);
             if (outcome != Operation.COMPLETED) {
-                throw failure(outcome, "write");
+                throw Operation.failure(outcome, "write");
             }
         }
     }
@@ -85,23 +80,10 @@ final class NioTransport implements Transport {
         return op.await(timeoutNanos, o -> poller.cancel(interest, o), gate);
     }
 
-    static IOException failure(int outcome, String what) {
-        return switch (outcome) {
-            case Operation.TIMED_OUT -> new PipeTimeoutException(what + " timed out");
-            case Operation.INTERRUPTED -> new ClosedByInterruptException();
-            default -> new AsynchronousCloseException();
-        };
-    }
-
     @Override
     public long peerProcessId() throws IOException {
         throw new UnsupportedOperationException("peerProcessId needs SO_PEERCRED's pid, which the JDK's "
                 + "SocketChannel does not expose; the io_uring engine (Linux) and the IOCP engine (Windows) provide it");
-    }
-
-    /** The peer's user, from {@code SO_PEERCRED}. */
-    UnixDomainPrincipal peerPrincipal() throws IOException {
-        return channel.getOption(jdk.net.ExtendedSocketOptions.SO_PEERCRED);
     }
 
     @Override
@@ -114,11 +96,5 @@ final class NioTransport implements Transport {
     public void release() throws IOException {
         poller.deregister(interest);
         channel.close();
-    }
-
-    static PipeException asPipeException(String what, IOException e) {
-        PipeException p = new PipeException(what, -1, e.getClass().getSimpleName(), e.getMessage());
-        p.initCause(e);
-        return p;
     }
 }
