@@ -71,8 +71,8 @@ public final class PipeOptions {
     /**
      * Windows: {@code nMaxInstances} of {@code CreateNamedPipeW}, the most connections (connected or
      * waiting) the name may have at once; 1 to {@value #UNLIMITED_INSTANCES} (= unlimited, the
-     * default). Unix: the most connections the server holds open at once; further clients wait
-     * in the listen queue until one closes.
+     * default). Unix: not enforced — a listening socket has no instance count; the accept loop
+     * decides how many connections it serves, and {@link #withAcceptBacklog} bounds the queue.
      */
     public PipeOptions withMaxInstances(int maxInstances) {
         if (maxInstances < 1 || maxInstances > UNLIMITED_INSTANCES) {
