@@ -17,10 +17,8 @@ public final class Peers {
 
     private static final Map<String, Supplier<Transport>> ALL = new LinkedHashMap<>();
     static {
-        // TODO(panapipe): add "panapipe-uring" and "panapipe-nio" here (a PanapipeTransport over
-        // PipeServer.bind / PipeClient.connect / Pipe.read(MemorySegment) / Pipe.write(MemorySegment),
-        // one Arena-allocated segment per connection), and put them first in the @Param lists of
-        // RoundTripBench and StreamBench and in Main's case lists.
+        ALL.put("panapipe-uring", () -> new PanapipeTransport("panapipe-uring", "io_uring"));
+        ALL.put("panapipe-nio", () -> new PanapipeTransport("panapipe-nio", "nio"));
         ALL.put("jdk-nio", JdkNioTransport::new);
         ALL.put("junixsocket", () -> new JunixsocketTransport(false));
         ALL.put("junixsocket-channel", () -> new JunixsocketTransport(true));

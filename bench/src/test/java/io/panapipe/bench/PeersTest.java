@@ -21,7 +21,23 @@ import org.junit.jupiter.params.provider.MethodSource;
         + "UnixDomainSocket is Unix-only); the comparison runs on Linux")
 class PeersTest {
 
-    static java.util.List<String> peers() { return Peers.javaPeers(); }
+    /**
+     * Every Java peer but panapipe-nio: a JVM runs one Panapipe engine, and this one runs io_uring
+     * (the contract tests of core cover the nio engine; JMH gives each peer its own fork).
+     */
+    static java.util.List<String> peers() {
+        return Peers.javaPeers().stream().filter(p -> !p.equals("panapipe-nio")).toList();
+    }
+
+    @Test
+    @DisabledOnOs(OS.WINDOWS) // Unix sockets, like the other peer tests
+    void aPanapipePeerRefusesAJvmOnAnotherEngine() throws Exception {
+        try (Link link = Link.open(Peers.of("panapipe-uring"), 1)) {
+            org.junit.jupiter.api.Assertions.assertNotNull(link.client);
+        }
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> Peers.of("panapipe-nio"));
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("one engine per JVM"), e.getMessage());
+    }
 
     @ParameterizedTest
     @MethodSource("peers")
