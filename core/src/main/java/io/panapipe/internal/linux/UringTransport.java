@@ -112,7 +112,9 @@ final class UringTransport implements Transport {
     }
 
     private int readBytes(long address, int length, long timeoutNanos) throws IOException {
-        long deadline = System.nanoTime() + timeoutNanos;
+        long start = System.nanoTime();
+        long deadline = start + timeoutNanos;
+        long spinUntil = start + Math.min(IoUringEngine.SPIN_NANOS, timeoutNanos < 0 ? Long.MAX_VALUE : timeoutNanos);
         for (;;) {
             long n = LibC.recv(readErrno, fd, address, length, MSG_DONTWAIT);
             if (n > 0) {
@@ -122,6 +124,9 @@ final class UringTransport implements Transport {
                 return -1; // orderly shutdown by the peer
             }
             int e = LibC.errno(readErrno);
+            if (e == Errnos.EAGAIN && spinning(spinUntil)) {
+                continue;
+            }
             if (e == Errnos.EAGAIN) {
                 readOp.arm();
                 sq.recv(fd, address, length, 0, readOp.id());
@@ -340,6 +345,20 @@ final class UringTransport implements Transport {
         }
         Objects.checkFromIndexSize(offset, length, buf.byteSize());
         return buf.address() + offset;
+    }
+
+    /**
+     * Whether to retry a non-blocking read once more before parking: a reply often arrives within
+     * microseconds, and a park costs several thread wake-ups (see {@link IoUringEngine#SPIN_NANOS}).
+     * Bounded in time, so an idle connection costs one short spin per read, not a busy loop; a
+     * closing pipe or an interrupted thread stops it at once.
+     */
+    private boolean spinning(long spinUntil) {
+        if (System.nanoTime() - spinUntil >= 0 || gate.isClosing() || Thread.currentThread().isInterrupted()) {
+            return false;
+        }
+        Thread.onSpinWait();
+        return true;
     }
 
     private static boolean isCancelled(int res) {
