@@ -82,7 +82,7 @@ public final class ForeignHandle implements AutoCloseable {
             gate.awaitIdle();
             engine.releaseIo(lanes[0]);
             engine.releaseIo(lanes[1]);
-            arena.close();
+            engine.closeArena(arena, lanes[0], lanes[1]); // kept if a slot in it was retired
         } finally {
             closeLock.unlock();
         }

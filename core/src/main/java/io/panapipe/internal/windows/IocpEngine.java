@@ -14,6 +14,8 @@ import io.panapipe.internal.completion.OperationTable;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The Windows engine: one I/O completion port ({@link IocpPort}), poller platform threads
@@ -52,10 +54,33 @@ public final class IocpEngine implements Engine {
     private final IocpPoller[] pollers;
     private final OperationTable table = new OperationTable();
     private final long captureSize;
+    /**
+     * Memory that must outlive every connection because a packet may still name it: the probe's
+     * slot, and the arenas of owners that retired a slot ({@link #closeArena}). Closed only by
+     * {@link #shutdown}, after the pollers have stopped.
+     */
+    private final Arena keep = Arena.ofShared();
+    private final ConcurrentLinkedQueue<Arena> kept = new ConcurrentLinkedQueue<>();
+    private final ReentrantLock probeLock = new ReentrantLock();
+    /** The answer for a synchronous ERROR_MORE_DATA; {@code null} until forced or probed. */
+    private volatile SyncMoreData moreData;
+    /** The probe's read when it answered NO_PACKET: left armed, so a late packet shows up as done. */
+    private volatile Operation probeSentinel;
+    private volatile boolean probed;
 
     /** A separate engine with its own port and pollers (the JVM-wide one is {@link #instance()}). */
     IocpEngine(int pollerCount) throws PipeException {
+        this(pollerCount, SyncMoreData.forced(System.getProperty(SyncMoreData.PROPERTY)));
+    }
+
+    /**
+     * @param forcedMoreData the answer for a synchronous {@code ERROR_MORE_DATA}, or {@code null}
+     *                       to probe the system on the first MESSAGE-mode pipe
+     */
+    IocpEngine(int pollerCount, SyncMoreData forcedMoreData) throws PipeException {
         Win32Calls.ensureLoaded();
+        this.moreData = forcedMoreData;
+        this.probed = forcedMoreData != null;
         if (pollerCount < 1 || pollerCount > 64) {
             throw new IllegalArgumentException(POLLERS_PROPERTY + " must be 1..64, was " + pollerCount);
         }
@@ -114,20 +139,92 @@ public final class IocpEngine implements Engine {
         return port;
     }
 
-    /** A fresh operation slot for requests on {@code handle}, its memory from {@code arena}. */
+    /**
+     * A fresh operation slot for requests on {@code handle}, its memory from {@code arena}. The
+     * owner closes that arena with {@link #closeArena}, never directly, since a slot may retire.
+     */
     OverlappedIo newIo(Arena arena, long handle, IoGate gate) {
         Operation op = table.allocate();
         try {
-            return new OverlappedIo(op, new OverlappedSlot(arena, op.id(), captureSize), handle, gate);
+            return new OverlappedIo(this, arena, op, new OverlappedSlot(arena, op.id(), captureSize), handle, gate);
         } catch (RuntimeException e) {
             table.release(op);
             throw e;
         }
     }
 
+    Operation allocateOperation() {
+        return table.allocate();
+    }
+
+    void releaseOperation(Operation op) {
+        table.release(op);
+    }
+
     /** Returns a slot whose last request has completed (its arena is closed by the owner afterwards). */
     void releaseIo(OverlappedIo io) {
         table.release(io.operation());
+    }
+
+    /**
+     * Closes an owner's slot arena once none of its requests is in flight, unless one of
+     * {@code ios} retired a slot in it: a packet may still come for that slot, and the poller reads
+     * the operation id after its OVERLAPPED, so the memory is kept until {@link #shutdown}.
+     */
+    void closeArena(Arena arena, OverlappedIo... ios) {
+        for (OverlappedIo io : ios) {
+            if (io.retiredSlots() > 0) {
+                kept.add(arena);
+                return;
+            }
+        }
+        arena.close();
+    }
+
+    /**
+     * The answer for a synchronous {@code ERROR_MORE_DATA}: forced, probed, or {@code UNKNOWN}
+     * (the safe one) while there is none yet.
+     */
+    SyncMoreData syncMoreData() {
+        SyncMoreData answer = moreData;
+        if (answer == null) {
+            return SyncMoreData.UNKNOWN;
+        }
+        Operation sentinel = probeSentinel;
+        if (sentinel != null && sentinel.isDone()) {
+            // the probe gave up waiting, yet a packet came: late packets exist, trust neither way
+            answer = answer.afterLatePacket();
+            moreData = answer;
+            probeSentinel = null;
+        }
+        return answer;
+    }
+
+    /**
+     * Runs {@link MoreDataProbe} once, before the first MESSAGE-mode pipe is used. Parks in Java
+     * (up to about a second, only when no packet comes), never in a blocking downcall (rule 8).
+     */
+    void ensureMoreDataProbed() {
+        if (probed) {
+            return;
+        }
+        probeLock.lock();
+        try {
+            if (probed) {
+                return;
+            }
+            MoreDataProbe.Result result = MoreDataProbe.run(this, keep);
+            probeSentinel = result.sentinel();
+            moreData = result.answer();
+            probed = true;
+        } finally {
+            probeLock.unlock();
+        }
+    }
+
+    /** The probe's observations, for diagnostics and tests; {@code null} if forced or not run. */
+    SyncMoreData moreDataAnswer() {
+        return moreData;
     }
 
     /** Slots in use, for leak checks in tests. */
@@ -152,6 +249,11 @@ public final class IocpEngine implements Engine {
                 poller.join();
             }
             port.close(capture);
+            Arena a;
+            while ((a = kept.poll()) != null) {
+                a.close();
+            }
+            keep.close();
         }
     }
 

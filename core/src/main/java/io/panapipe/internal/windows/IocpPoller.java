@@ -105,7 +105,10 @@ final class IocpPoller implements Runnable {
                 continue;
             }
             Operation op = table.get(OverlappedSlot.opIdAt(overlapped));
-            if (op != null) {
+            // An operation that is done is not armed: nobody waits for a packet for it. That is a
+            // retired slot whose synchronous ERROR_MORE_DATA was taken inline (OverlappedIo rule 3)
+            // getting its packet after all: drop it, so it can never complete a later request.
+            if (op != null && !op.isDone()) {
                 // status 0 = STATUS_SUCCESS; anything else is turned into a Win32 code by the owner
                 // (GetOverlappedResult), which also handles warnings such as STATUS_BUFFER_OVERFLOW
                 op.complete(entries.get(ValueLayout.JAVA_INT, base + ENTRY_BYTES_OFFSET),

@@ -1,6 +1,7 @@
 package io.panapipe.internal.windows;
 
 import io.panapipe.PipeException;
+import io.panapipe.PipeMode;
 import io.panapipe.PipeName;
 import io.panapipe.PipeOptions;
 import io.panapipe.PipeTimeoutException;
@@ -88,6 +89,9 @@ final class NamedPipeServer implements ServerEndpoint {
         String path = PipeFlags.pipePath(name);
         if (!PipeFlags.isLocalPipePath(path)) {
             throw new IllegalArgumentException("a server can only be created on this machine (\\\\.\\pipe\\...): " + path);
+        }
+        if (options.mode() == PipeMode.MESSAGE) {
+            engine.ensureMoreDataProbed(); // before the first message-mode read (OverlappedIo rule 3)
         }
         PipeSecurity.Descriptor security = PipeSecurity.forServer(options);
         NamedPipeServer server = new NamedPipeServer(engine, path, options, security);

@@ -156,7 +156,7 @@ final class NamedPipeTransport implements Transport {
             int ok = Win32Calls.closeHandle(capture, handle);
             engine.releaseIo(reader);
             engine.releaseIo(writer);
-            arena.close();
+            engine.closeArena(arena, reader, writer); // kept if a slot in it was retired
             if (ok == 0) {
                 throw WinError.exception("CloseHandle", Win32Calls.lastError(capture));
             }

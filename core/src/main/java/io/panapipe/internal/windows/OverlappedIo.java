@@ -4,6 +4,8 @@ import io.panapipe.internal.completion.Canceller;
 import io.panapipe.internal.completion.IoGate;
 import io.panapipe.internal.completion.Operation;
 
+import java.lang.foreign.Arena;
+
 /**
  * All the overlapped-I/O rules in one place: prepare, issue, wait, cancel, collect. Every pipe
  * read, write and connect goes through {@link #run}; the pipe classes only interpret
@@ -16,9 +18,23 @@ import io.panapipe.internal.completion.Operation;
  *       here inline and no packet will come: no park.</li>
  *   <li>{@code ERROR_IO_PENDING}: the slot and the buffer belong to the kernel until the poller
  *       dequeues the packet; {@link Operation#await} never returns before that.</li>
- *   <li>{@code ERROR_MORE_DATA} from a read is a warning status, not a failure: the I/O manager
- *       treats it as a completion and still queues a packet (skip-on-success only skips true
- *       success), so it is waited for like {@code ERROR_IO_PENDING}.</li>
+ *   <li>{@code ERROR_MORE_DATA} returned <em>synchronously</em> by a read (message mode, buffer
+ *       smaller than the message; data was copied, {@code InternalHigh} holds the count): the
+ *       documentation of {@code SetFileCompletionNotificationModes} says no packet is queued when
+ *       "a request returns success immediately without returning ERROR_PENDING", and
+ *       {@code ReadFile} documents this case as "returns FALSE and GetLastError returns
+ *       ERROR_MORE_DATA"; whether a packet comes is not written down. Both wrong guesses are
+ *       dangerous (waiting for a packet that never comes hangs the read; ignoring one that does come
+ *       lets it complete a later request on the same slot), so the engine asks the system once
+ *       ({@link MoreDataProbe}, on the first MESSAGE-mode pipe) and this class acts on
+ *       {@link SyncMoreData}: {@code PACKET} → wait for it like {@code ERROR_IO_PENDING};
+ *       {@code NO_PACKET} → the result is final inline; {@code UNKNOWN} (no answer yet, the probe
+ *       failed, or a foreign handle's {@link #runCustom} request, whose driver the probe did not
+ *       measure) → final inline, and the slot is <em>retired</em>: its operation stays registered
+ *       but unarmed and its memory stays allocated, so a late packet is recognised by the poller and
+ *       dropped, while the next request gets a fresh slot and operation id ({@link #retire}).
+ *       Retired slots are never reused; the owner hands its arena to
+ *       {@link IocpEngine#closeArena} instead of closing it.</li>
  *   <li>Any other synchronous failure queues nothing: the result is final here.</li>
  *   <li>Timeout, interrupt and close: {@link #cancel} calls {@code CancelIoEx(handle, &ov)} for this
  *       one request (never {@code CancelIo}: the issuing thread may be a virtual thread on another
@@ -38,19 +54,61 @@ final class OverlappedIo implements Canceller {
     /** A caller-issued request ({@link #runCustom}): WSASend, WSARecv, or any overlapped call. */
     static final int CUSTOM = 3;
 
-    private final Operation op;
-    private final OverlappedSlot slot;
+    /** {@link #next}: the result is final now, no packet comes. */
+    static final int FINAL = 0;
+    /** {@link #next}: a packet comes; {@link #finish} waits for it. */
+    static final int WAIT = 1;
+    /** {@link #next}: final now, but a packet might still come: retire the slot. */
+    static final int FINAL_RETIRE = 2;
+
+    private final IocpEngine engine;
+    private final Arena arena;
+    // Volatile: replaced by the owning thread when the slot is retired, read by a closer's wakeAll.
+    private volatile Operation op;
+    private volatile OverlappedSlot slot;
     private final long handle;
     private final IoGate gate;
     private int error;
     private int bytes;
     private int outcome;
+    private int retired;
 
-    OverlappedIo(Operation op, OverlappedSlot slot, long handle, IoGate gate) {
+    /** Use {@link IocpEngine#newIo}; {@code arena} holds this request's slots, retired ones included. */
+    OverlappedIo(IocpEngine engine, Arena arena, Operation op, OverlappedSlot slot, long handle, IoGate gate) {
+        this.engine = engine;
+        this.arena = arena;
         this.op = op;
         this.slot = slot;
         this.handle = handle;
         this.gate = gate;
+    }
+
+    /**
+     * What follows a request's synchronous return (pure: tested on any platform).
+     *
+     * @param kind       {@link #READ}, {@link #WRITE}, {@link #CONNECT} or {@link #CUSTOM}
+     * @param error      0 if the call succeeded at once, else the code it reported
+     * @param moreData   the engine's answer for a synchronous {@code ERROR_MORE_DATA}
+     * @return {@link #FINAL}, {@link #WAIT} or {@link #FINAL_RETIRE}
+     */
+    static int next(int kind, int error, SyncMoreData moreData) {
+        if (error == WinError.ERROR_IO_PENDING) {
+            return WAIT;
+        }
+        if (error == WinError.ERROR_MORE_DATA && (kind == READ || kind == CUSTOM)) {
+            SyncMoreData answer = kind == CUSTOM ? SyncMoreData.UNKNOWN : moreData;
+            return switch (answer.action()) {
+                case WAIT_FOR_PACKET -> WAIT;
+                case FINAL_INLINE -> FINAL;
+                case FINAL_INLINE_AND_RETIRE_SLOT -> FINAL_RETIRE;
+            };
+        }
+        return FINAL;
+    }
+
+    /** How many slots this instance has retired (each keeps its memory and operation id). */
+    int retiredSlots() {
+        return retired;
     }
 
     Operation operation() {
@@ -91,20 +149,13 @@ final class OverlappedIo implements Canceller {
      *              when a completion will come)
      */
     void runCustom(java.util.function.LongToIntFunction issue, long timeoutNanos) {
-        op.arm();
-        slot.reset();
-        int e = issue.applyAsInt(slot.address());
-        outcome = Operation.COMPLETED;
-        if (e == WinError.ERROR_SUCCESS) {
-            error = e;
-            bytes = slot.bytesTransferred();
-            op.completeInline(bytes, 0);
-        } else if (e == WinError.ERROR_IO_PENDING || e == WinError.ERROR_MORE_DATA) {
+        Operation o = op;
+        OverlappedSlot s = slot;
+        o.arm();
+        s.reset();
+        int e = issue.applyAsInt(s.address());
+        if (settle(CUSTOM, e, o, s)) {
             finish(timeoutNanos);
-        } else {
-            error = e;
-            bytes = 0;
-            op.completeInline(0, e);
         }
     }
 
@@ -115,30 +166,64 @@ final class OverlappedIo implements Canceller {
      *         {@link #finishUninterruptibly} must follow); {@code false} if the result is final
      */
     boolean start(int kind, long buffer, int length) {
-        op.arm();
-        slot.reset();
+        Operation o = op;
+        OverlappedSlot s = slot;
+        return settle(kind, issue(kind, buffer, length), o, s);
+    }
+
+    /**
+     * Arms the operation and makes the call, deciding nothing: 0 if it succeeded at once, else the
+     * code it reported. The caller must settle the operation (inline or by its packet);
+     * {@link MoreDataProbe} uses this to watch what the system does.
+     */
+    int issue(int kind, long buffer, int length) {
+        Operation o = op;
+        OverlappedSlot s = slot;
+        o.arm();
+        s.reset();
         int ok = switch (kind) {
-            case READ -> Win32Calls.readFile(slot.capture(), handle, buffer, length, slot.address());
-            case WRITE -> Win32Calls.writeFile(slot.capture(), handle, buffer, length, slot.address());
-            case CONNECT -> Win32Calls.connectNamedPipe(slot.capture(), handle, slot.address());
+            case READ -> Win32Calls.readFile(s.capture(), handle, buffer, length, s.address());
+            case WRITE -> Win32Calls.writeFile(s.capture(), handle, buffer, length, s.address());
+            case CONNECT -> Win32Calls.connectNamedPipe(s.capture(), handle, s.address());
             default -> throw new IllegalArgumentException("kind " + kind);
         };
+        return ok != 0 ? WinError.ERROR_SUCCESS : Win32Calls.lastError(s.capture());
+    }
+
+    /** Applies {@link #next} to a call's synchronous return; {@code true} if a packet will come. */
+    private boolean settle(int kind, int e, Operation o, OverlappedSlot s) {
         outcome = Operation.COMPLETED;
-        if (ok != 0) {
-            // synchronous success; skip-on-success mode means no packet will be queued
-            error = WinError.ERROR_SUCCESS;
-            bytes = slot.bytesTransferred();
-            op.completeInline(bytes, 0);
-            return false;
-        }
-        int e = Win32Calls.lastError(slot.capture());
-        if (e == WinError.ERROR_IO_PENDING || (kind == READ && e == WinError.ERROR_MORE_DATA)) {
+        int what = next(kind, e, e == WinError.ERROR_MORE_DATA ? engine.syncMoreData() : SyncMoreData.UNKNOWN);
+        if (what == WAIT) {
             return true;
         }
         error = e;
-        bytes = 0;
-        op.completeInline(0, e);
+        // success, or a synchronous ERROR_MORE_DATA taken inline: the count is in InternalHigh
+        bytes = e == WinError.ERROR_SUCCESS || e == WinError.ERROR_MORE_DATA ? s.bytesTransferred() : 0;
+        o.completeInline(bytes, e);
+        if (what == FINAL_RETIRE) {
+            retire();
+        }
         return false;
+    }
+
+    /**
+     * Leaves the current operation registered but unarmed (done), so that a packet that comes for
+     * it after all is dropped by the poller, and keeps its OVERLAPPED allocated (the poller reads the
+     * id after it); later requests use a fresh operation and slot.
+     */
+    private void retire() {
+        Operation fresh = engine.allocateOperation();
+        OverlappedSlot freshSlot;
+        try {
+            freshSlot = new OverlappedSlot(arena, fresh.id(), Win32Calls.CAPTURE_SIZE);
+        } catch (RuntimeException e) {
+            engine.releaseOperation(fresh);
+            throw e;
+        }
+        retired++;
+        slot = freshSlot;
+        op = fresh;
     }
 
     /** Waits for the packet of a started request, cancelling it on timeout, interrupt or close. */
@@ -157,17 +242,20 @@ final class OverlappedIo implements Canceller {
     @Override
     public void cancel(Operation o) {
         // FALSE with ERROR_NOT_FOUND means it completed already: the packet is on its way
-        Win32Calls.cancelIoEx(slot.capture(), handle, slot.address());
+        OverlappedSlot s = slot;
+        Win32Calls.cancelIoEx(s.capture(), handle, s.address());
     }
 
     private void collect() {
-        if (op.flags() == 0) {
+        Operation o = op;
+        OverlappedSlot s = slot;
+        if (o.flags() == 0) {
             error = WinError.ERROR_SUCCESS;
-            bytes = op.result();
+            bytes = o.result();
             return;
         }
-        int ok = Win32Calls.getOverlappedResult(slot.capture(), handle, slot.address(), slot.outAddress(), 0);
-        error = ok != 0 ? WinError.ERROR_SUCCESS : Win32Calls.lastError(slot.capture());
-        bytes = ok != 0 ? slot.out() : slot.bytesTransferred();
+        int ok = Win32Calls.getOverlappedResult(s.capture(), handle, s.address(), s.outAddress(), 0);
+        error = ok != 0 ? WinError.ERROR_SUCCESS : Win32Calls.lastError(s.capture());
+        bytes = ok != 0 ? s.out() : s.bytesTransferred();
     }
 }

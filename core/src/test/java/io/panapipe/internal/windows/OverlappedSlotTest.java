@@ -112,6 +112,24 @@ class OverlappedSlotTest {
         }
     }
 
+    @Test
+    void aPacketForAnUnarmedOperationIsDropped() {
+        OperationTable table = new OperationTable();
+        Operation retired = table.allocate();
+        retired.arm();
+        retired.completeInline(1024, WinError.ERROR_MORE_DATA); // a synchronous ERROR_MORE_DATA taken inline
+        try (Arena arena = Arena.ofConfined()) {
+            OverlappedSlot slot = new OverlappedSlot(arena, retired.id(), 4);
+            slot.segment().set(ValueLayout.JAVA_LONG, 0, 0x80000005L);
+            MemorySegment entries = arena.allocate(IocpPoller.ENTRY_SIZE, 8);
+            entry(entries, 0, 0, slot.address(), 777);
+            assertFalse(IocpPoller.dispatchBatch(table, entries, 1));
+            assertTrue(retired.isDone());
+            assertEquals(1024, retired.result(), "the late packet did not overwrite the inline result");
+            assertEquals(WinError.ERROR_MORE_DATA, retired.flags());
+        }
+    }
+
     private static void entry(MemorySegment entries, int i, long key, long overlapped, int bytes) {
         long base = i * IocpPoller.ENTRY_SIZE;
         entries.set(ValueLayout.JAVA_LONG, base + IocpPoller.ENTRY_KEY_OFFSET, key);
