@@ -201,7 +201,14 @@ final class NamedPipeServer implements ServerEndpoint {
                     }
                     engine.releaseIo(ready.connect);
                     ready.arena.close();
-                    return new NamedPipeTransport(engine, ready.handle, true, options.mode());
+                    try {
+                        return new NamedPipeTransport(engine, ready.handle, true, options.mode());
+                    } catch (RuntimeException e) {
+                        // no transport owns the connected handle: close it rather than leak it
+                        // (nothing is in flight on it; the client sees ERROR_BROKEN_PIPE)
+                        Win32Calls.closeHandle(capture, ready.handle);
+                        throw e;
+                    }
                 }
                 long left = timeoutNanos < 0 ? Long.MAX_VALUE : deadline - System.nanoTime();
                 checkWait(left);
