@@ -36,8 +36,17 @@ final class NamedPipeTransport implements Transport {
         this.handle = handle;
         this.serverEnd = serverEnd;
         this.mode = mode;
-        this.reader = engine.newIo(arena, handle, gate);
-        this.writer = engine.newIo(arena, handle, gate);
+        OverlappedIo r = engine.newIo(arena, handle, gate);
+        OverlappedIo w;
+        try {
+            w = engine.newIo(arena, handle, gate);
+        } catch (RuntimeException e) {
+            engine.releaseIo(r); // never armed: nothing in flight
+            arena.close();
+            throw e;
+        }
+        this.reader = r;
+        this.writer = w;
     }
 
     long handle() {
