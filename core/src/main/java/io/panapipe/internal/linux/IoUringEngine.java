@@ -29,7 +29,8 @@ import java.nio.file.attribute.PosixFilePermissions;
  * <p>A read, write or accept first tries the non-blocking syscall on the calling thread
  * ({@code MSG_DONTWAIT}, {@code accept4(SOCK_NONBLOCK)}); only on {@code EAGAIN} does it submit
  * an SQE tagged with its {@link Operation#id()} and park in {@link Operation#await}. The
- * {@link Poller} thread completes it. Timeout, interrupt and close cancel with
+ * {@link Poller} thread — the only thread that calls {@code io_uring_enter} — submits it (woken
+ * through an eventfd if it sleeps) and completes it. Timeout, interrupt and close cancel with
  * {@code IORING_OP_ASYNC_CANCEL} and still wait for the operation's own CQE (DESIGN rules 1–3).
  *
  * <p>Pieces: {@link Ring} (setup and mappings), {@link SubmissionQueue}, {@link CompletionQueue},
@@ -40,9 +41,10 @@ public final class IoUringEngine implements Engine {
     /**
      * How long a read retries its non-blocking {@code recv} before it parks, in nanoseconds
      * (system property {@code panapipe.uring.spinMicros}, default 20; 0 turns it off). A parked
-     * read costs three wake-ups on this engine (the submitting thread runs the request's kernel
-     * work, then the poller, then the owner again), which dominates a request/response round trip;
-     * a short spin catches replies that come back within it. The bound keeps idle connections idle.
+     * read costs a submission through the poller (an eventfd wake-up if it sleeps) and two
+     * wake-ups when data comes (the poller's, then the owner's), which dominates a
+     * request/response round trip; a short spin catches replies that come back within it. The
+     * bound keeps idle connections idle.
      */
     static final long SPIN_NANOS = Math.max(0, Long.getLong("panapipe.uring.spinMicros", 20)) * 1_000;
 

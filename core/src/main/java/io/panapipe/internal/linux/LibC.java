@@ -15,7 +15,7 @@ import java.lang.invoke.VarHandle;
  * The libc calls of this engine, each with {@code errno} captured by the linker
  * ({@code Linker.Option.captureCallState("errno")}, DESIGN rule 9) into a segment the caller
  * passes first. A capture segment belongs to one calling context at a time (a connection's
- * reader, its writer, a server's acceptor, the poller, the submission path under its lock), so
+ * reader, its writer, a server's acceptor, the poller), so
  * no two threads ever write the same one and no call allocates.
  *
  * <p>Handles are built from the generated bindings' addresses and descriptors. Where a buffer is
@@ -68,6 +68,10 @@ final class LibC {
     private static final MethodHandle CLOSE = capturing(Linux.close$address(), Linux.close$descriptor());
     private static final MethodHandle MMAP = capturing(Linux.mmap$address(), Linux.mmap$descriptor());
     private static final MethodHandle MUNMAP = capturing(Linux.munmap$address(), Linux.munmap$descriptor());
+    private static final MethodHandle EVENTFD = capturing(Linux.eventfd$address(), Linux.eventfd$descriptor());
+    /** {@code write} without errno capture: used only to signal an eventfd, from any thread. */
+    private static final MethodHandle WRITE_NO_ERRNO = LINKER.downcallHandle(Linux.write$address(),
+            pointerAsLong(Linux.write$descriptor(), 1));
 
     /**
      * {@code syscall} is variadic ({@code long syscall(long number, ...)}): one specialised handle
@@ -85,6 +89,11 @@ final class LibC {
     private static final MethodHandle IO_URING_ENTER = syscall(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
             ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG);
 
+    /** {@code io_uring_register(fd, opcode, void *arg, nr_args)}. */
+    private static final MethodHandle IO_URING_REGISTER = syscall(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+            ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG);
+
+    private static final long NR_IO_URING_REGISTER = Linux.__NR_io_uring_register();
     private static final long NR_IO_URING_SETUP = Linux.__NR_io_uring_setup();
     private static final long NR_IO_URING_ENTER = Linux.__NR_io_uring_enter();
 
@@ -207,6 +216,32 @@ final class LibC {
         try {
             return (int) (long) IO_URING_ENTER.invokeExact(errno, NR_IO_URING_ENTER, (long) fd,
                     (long) toSubmit, (long) minComplete, (long) flags, 0L, 0L);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int ioUringRegister(MemorySegment errno, int fd, int opcode, long arg, int nrArgs) {
+        try {
+            return (int) (long) IO_URING_REGISTER.invokeExact(errno, NR_IO_URING_REGISTER, (long) fd, (long) opcode,
+                    arg, (long) nrArgs);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int eventfd(MemorySegment errno, int initval, int flags) {
+        try {
+            return (int) EVENTFD.invokeExact(errno, initval, flags);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code write(fd, address, length)}, errno not captured (the result alone tells success). */
+    static long writeNoErrno(int fd, long address, long length) {
+        try {
+            return (long) WRITE_NO_ERRNO.invokeExact(fd, address, length);
         } catch (Throwable t) {
             throw rethrow(t);
         }

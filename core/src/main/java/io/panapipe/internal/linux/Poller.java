@@ -6,40 +6,84 @@ import io.panapipe.internal.completion.OperationTable;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 
 /**
- * The one platform daemon thread that blocks in the kernel: {@code io_uring_enter(GETEVENTS,
- * min_complete=1)}, then every CQE is matched to its {@link Operation} by {@code user_data}
- * through the {@link OperationTable} and completed, which unparks the waiting thread. Nothing on
- * this path allocates or blocks other than in {@code io_uring_enter} (DESIGN rules 3 and 8).
+ * The one platform daemon thread that enters the kernel for the ring, and the ring's only issuer:
+ * each round it submits every SQE other threads have published and waits,
+ * {@code io_uring_enter(to_submit=pending, min_complete=1, GETEVENTS)}; then every CQE is matched
+ * to its {@link Operation} by {@code user_data} through the {@link OperationTable} and completed,
+ * which unparks the waiting thread. Because the poller submits every request, the kernel runs the
+ * requests' completion work on the poller (with {@code DEFER_TASKRUN}, inside this wait): data
+ * arriving costs two wake-ups, the poller's and the owner's. Nothing on this path allocates or
+ * blocks other than in {@code io_uring_enter} (DESIGN rules 3 and 8).
+ *
+ * <h2>Waking the poller</h2>
+ * A thread that publishes an SQE while the poller waits must wake it: the poller keeps an
+ * {@code IORING_OP_READ} of the ring's eventfd in flight, and the publisher writes the eventfd.
+ * The handshake is Dekker's: the poller stores {@code sleeping = true} and only then reads the SQ
+ * tail to decide what to submit; a publisher stores the tail and only then reads {@code sleeping}
+ * (all four are volatile accesses). So either the poller sees the new SQE, or the publisher sees
+ * it sleeping; the publisher that flips {@code sleeping} back to false writes the eventfd, once
+ * per wait. While the poller is awake no eventfd write happens.
  *
  * <p>{@code user_data} values at or above {@link #RESERVED} are not operations: cancel requests
  * complete with {@link #CANCEL_TAG} (ignored: the cancelled operation reports its own completion),
- * and {@link #STOP_TAG} ends the loop.
+ * {@link #WAKE_TAG} is the eventfd read (re-armed each time), and {@link #STOP_TAG} begins the
+ * shutdown: the eventfd read is cancelled, and the loop ends once its completion has come.
  */
-final class Poller implements Runnable, CompletionQueue.Handler {
+final class Poller implements Runnable, CompletionQueue.Handler, SubmissionQueue.Issuer {
     /** First {@code user_data} value that is not an operation id. */
     static final long RESERVED = 1L << 62;
     /** {@code user_data} of {@code IORING_OP_ASYNC_CANCEL} requests. */
     static final long CANCEL_TAG = RESERVED;
     /** {@code user_data} of the NOP that stops the poller. */
     static final long STOP_TAG = RESERVED + 1;
+    /** {@code user_data} of the poller's read of the wake-up eventfd. */
+    static final long WAKE_TAG = RESERVED + 2;
 
     private static final int GETEVENTS = Linux.IORING_ENTER_GETEVENTS();
+    /**
+     * After a round that completed something, how long the poller watches the SQ tail and the CQ
+     * before it sleeps, in nanoseconds (system property {@code panapipe.uring.pollerSpinMicros}).
+     * A woken owner usually answers with a new request within microseconds; catching it here
+     * saves the eventfd wake-up. Only after work, so an idle poller never spins. Default 0 (off):
+     * on a two-core machine it competes with the readers' own spin ({@link IoUringEngine#SPIN_NANOS})
+     * for the cores; with that spin off it roughly halves a virtual-thread round trip.
+     */
+    static final long SPIN_NANOS = Math.max(0, Long.getLong("panapipe.uring.pollerSpinMicros", 0)) * 1_000;
+    private static final VarHandle SLEEPING;
+
+    static {
+        try {
+            SLEEPING = MethodHandles.lookup().findVarHandle(Poller.class, "sleeping", boolean.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     private final Ring ring;
+    private final SubmissionQueue sq;
     private final OperationTable table;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment errno = arena.allocate(LibC.ERRNO_SIZE, LibC.ERRNO_ALIGN);
     private final Thread thread;
+    /** True while the poller is in (or about to enter) its wait; see the class comment. */
+    private volatile boolean sleeping;
     private volatile boolean stopping;
-    private boolean stopSeen; // poller thread only
     private volatile Throwable failure;
+    // Poller thread only:
+    private boolean stopSeen;
+    private boolean wakeReadInFlight;
+    private boolean wakeReadCancelled;
 
     Poller(Ring ring, OperationTable table, String name) {
         this.ring = ring;
+        this.sq = ring.sq;
         this.table = table;
         this.thread = Thread.ofPlatform().daemon().name(name).unstarted(this);
+        sq.issuer(this);
     }
 
     void start() {
@@ -50,11 +94,38 @@ final class Poller implements Runnable, CompletionQueue.Handler {
     public void run() {
         CompletionQueue cq = ring.cq;
         try {
-            while (!stopSeen) {
+            ring.enable(errno); // with SINGLE_ISSUER, this thread becomes the ring's only issuer
+            armWakeRead();
+            boolean worked = false;
+            for (;;) {
                 if (cq.drain(this) != 0) {
+                    worked = true;
                     continue;
                 }
-                int r = LibC.ioUringEnter(errno, ring.fd, 0, 1, GETEVENTS);
+                if (worked && SPIN_NANOS > 0) {
+                    worked = false;
+                    long until = System.nanoTime() + SPIN_NANOS;
+                    while (sq.pending() == 0 && !cq.hasCompletions() && System.nanoTime() - until < 0) {
+                        Thread.onSpinWait();
+                    }
+                }
+                if (stopSeen) {
+                    if (!wakeReadInFlight) {
+                        break;
+                    }
+                    if (!wakeReadCancelled) {
+                        wakeReadCancelled = true;
+                        sq.cancel(WAKE_TAG, CANCEL_TAG); // its buffer lives until the ring closes; still, await it
+                    }
+                }
+                sleeping = true;
+                int pending = sq.pending(); // after the store above: a later SQE's publisher sees sleeping
+                if (cq.hasCompletions()) {
+                    sleeping = false;
+                    continue;
+                }
+                int r = LibC.ioUringEnter(errno, ring.fd, pending, 1, GETEVENTS);
+                sleeping = false;
                 if (r < 0) {
                     int e = LibC.errno(errno);
                     if (e != Errnos.EINTR && e != Errnos.EAGAIN && e != Errnos.EBUSY) {
@@ -67,14 +138,25 @@ final class Poller implements Runnable, CompletionQueue.Handler {
             System.getLogger(Poller.class.getName()).log(System.Logger.Level.ERROR,
                     "panapipe io_uring poller stopped", t);
         } finally {
+            sleeping = false;
             arena.close();
         }
+    }
+
+    private void armWakeRead() {
+        sq.read(ring.wakeFd, ring.wakeReadBuffer.address(), Long.BYTES, WAKE_TAG);
+        wakeReadInFlight = true;
     }
 
     @Override
     public void onCompletion(long userData, int res, int flags) {
         if (userData >= RESERVED) {
-            if (userData == STOP_TAG) {
+            if (userData == WAKE_TAG) {
+                wakeReadInFlight = false;
+                if (!stopSeen) {
+                    armWakeRead(); // goes to the kernel with the next wait
+                }
+            } else if (userData == STOP_TAG) {
                 stopSeen = true;
             }
             return; // CANCEL_TAG: the target's own CQE is what its waiter needs
@@ -83,6 +165,33 @@ final class Poller implements Runnable, CompletionQueue.Handler {
         if (op != null) {
             op.complete(res, flags);
         }
+    }
+
+    // ---- SubmissionQueue.Issuer ------------------------------------------------------------------
+
+    /** After an SQE's tail store: if the poller waits, wake it (one eventfd write per wait). */
+    @Override
+    public void published() {
+        if (sleeping && SLEEPING.compareAndSet(this, true, false)) {
+            ring.wakePoller();
+        }
+    }
+
+    @Override
+    public void full() {
+        if (Thread.currentThread() == thread) {
+            // The poller itself (re-arming its eventfd read): submit without waiting.
+            int r = LibC.ioUringEnter(errno, ring.fd, sq.pending(), 0, 0);
+            if (r < 0) {
+                int e = LibC.errno(errno);
+                if (e != Errnos.EINTR && e != Errnos.EAGAIN && e != Errnos.EBUSY) {
+                    throw new IllegalStateException("io_uring_enter(submit) failed: " + Errnos.describe(e));
+                }
+            }
+            return;
+        }
+        published(); // wake it if it sleeps; an awake poller submits on its next round
+        Thread.yield();
     }
 
     /** Stops the thread and waits for it (tests; the engine's poller lives as long as the JVM). */

@@ -6,24 +6,18 @@ import io.panapipe.bindings.linux.io_uring_sqe;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * The submission side of a {@link Ring}: fills SQEs and hands them to the kernel, from any thread.
+ * The submission side of a {@link Ring}: fills SQEs from any thread; only the {@link Issuer} (the
+ * poller thread) hands them to the kernel with {@code io_uring_enter}.
  *
- * <p>Two locks, both {@code java.util.concurrent} (virtual threads park on them without pinning):
- * <ul>
- *   <li>{@code ringLock} guards the SQE slots and the local tail; held only while one SQE is
- *       written and the tail published with release semantics (DESIGN rule 10).</li>
- *   <li>{@code enterLock} serialises {@code io_uring_enter(to_submit=n)} and owns its errno
- *       segment. Whoever holds it takes the count of every SQE published so far, so SQEs queued by
- *       other threads while one {@code io_uring_enter} runs go to the kernel together in the next
- *       one (a thread finding the count already taken skips the syscall: its SQE went with
- *       another's).</li>
- * </ul>
- * {@code io_uring_enter} without {@code IORING_ENTER_GETEVENTS} does not block, so submitting is
- * safe on a virtual thread (DESIGN rule 8).
+ * <p>{@code ringLock} ({@code java.util.concurrent}, so virtual threads park on it without
+ * pinning) guards the SQE slots and the local tail; it is held only while one SQE is written and
+ * the tail published. The tail is published with a volatile store (release, and ordered before
+ * the issuer's "sleeping" flag is read: DESIGN rule 10 plus the Dekker handshake in
+ * {@link Poller}); then the issuer is told, which wakes it only if it is (about to be) blocked. No
+ * caller thread makes a blocking call, or any {@code io_uring_enter} at all (DESIGN rule 8).
  */
 final class SubmissionQueue {
     private static final VarHandle INT = ValueLayout.JAVA_INT.varHandle();
@@ -44,6 +38,16 @@ final class SubmissionQueue {
     private static final byte OP_ACCEPT = (byte) Linux.IORING_OP_ACCEPT();
     private static final byte OP_ASYNC_CANCEL = (byte) Linux.IORING_OP_ASYNC_CANCEL();
     private static final byte OP_NOP = (byte) Linux.IORING_OP_NOP();
+    private static final byte OP_READ = (byte) Linux.IORING_OP_READ();
+
+    /** The one thread that submits to the kernel. */
+    interface Issuer {
+        /** An SQE was published (any thread): make sure it reaches the kernel soon. */
+        void published();
+
+        /** The SQ is full (any thread): get the kernel to consume it; returns when the caller may retry. */
+        void full();
+    }
 
     private final int ringFd;
     private final MemorySegment ring;
@@ -52,15 +56,13 @@ final class SubmissionQueue {
     private final long tailOffset;
     private final int mask;
     private final int entries;
-    private final MemorySegment enterErrno;
 
     private final ReentrantLock ringLock = new ReentrantLock();
-    private final ReentrantLock enterLock = new ReentrantLock();
-    private final AtomicInteger unsubmitted = new AtomicInteger();
     private int tail; // guarded by ringLock; the published tail
+    private Issuer issuer;
 
     SubmissionQueue(int ringFd, MemorySegment ring, MemorySegment sqes, int headOffset, int tailOffset,
-                    int maskOffset, int entriesOffset, int arrayOffset, MemorySegment enterErrno) {
+                    int maskOffset, int entriesOffset, int arrayOffset) {
         this.ringFd = ringFd;
         this.ring = ring;
         this.sqes = sqes;
@@ -68,12 +70,29 @@ final class SubmissionQueue {
         this.tailOffset = tailOffset;
         this.mask = ring.get(ValueLayout.JAVA_INT, maskOffset);
         this.entries = ring.get(ValueLayout.JAVA_INT, entriesOffset);
-        this.enterErrno = enterErrno;
         this.tail = (int) INT.getAcquire(ring, this.tailOffset);
         // The indirection array maps ring slot i to SQE i, once and for all (as liburing does).
         for (int i = 0; i < entries; i++) {
             ring.setAtIndex(ValueLayout.JAVA_INT, arrayOffset / Integer.BYTES + i, i);
         }
+    }
+
+    /** Sets the thread that submits; before any SQE is written. */
+    void issuer(Issuer issuer) {
+        this.issuer = issuer;
+    }
+
+    /**
+     * SQEs published but not yet consumed by the kernel. Reads the tail with a volatile load, so
+     * that the issuer's preceding volatile store of its "sleeping" flag is ordered before it.
+     */
+    int pending() {
+        return (int) INT.getVolatile(ring, tailOffset) - (int) INT.getAcquire(ring, headOffset);
+    }
+
+    /** {@code IORING_OP_READ} of {@code length} bytes into {@code address} (the poller's eventfd read). */
+    void read(int fd, long address, int length, long userData) {
+        submit(OP_READ, fd, address, length, 0L, 0, userData);
     }
 
     /** {@code IORING_OP_RECV}: receive up to {@code length} bytes at {@code address}. */
@@ -103,6 +122,7 @@ final class SubmissionQueue {
 
     private void submit(byte opcode, int fd, long addr, int len, long off, int opFlags, long userData) {
         for (;;) {
+            boolean published = false;
             ringLock.lock();
             try {
                 int head = (int) INT.getAcquire(ring, headOffset);
@@ -121,51 +141,19 @@ final class SubmissionQueue {
                     sqes.set(ValueLayout.JAVA_INT, sqe + OFF_OP_FLAGS, opFlags);
                     sqes.set(ValueLayout.JAVA_LONG, sqe + OFF_USER_DATA, userData);
                     tail++;
-                    INT.setRelease(ring, tailOffset, tail); // the kernel reads the SQE after this store
-                    unsubmitted.incrementAndGet();
-                    break;
+                    // The kernel reads the SQE after this store; volatile, so that it is ordered
+                    // before the issuer's sleeping flag is read in published().
+                    INT.setVolatile(ring, tailOffset, tail);
+                    published = true;
                 }
             } finally {
                 ringLock.unlock();
             }
-            // Full: hand what is queued to the kernel, which consumes it during the call, then retry.
-            flush();
-            Thread.onSpinWait();
-        }
-        flush();
-    }
-
-    /**
-     * Submits every published SQE not yet submitted. Returns when the kernel has consumed them, or
-     * at once if another thread's {@code io_uring_enter} has taken them.
-     */
-    void flush() {
-        if (unsubmitted.get() == 0) {
-            return;
-        }
-        enterLock.lock();
-        try {
-            int n = unsubmitted.getAndSet(0);
-            while (n > 0) {
-                int r = LibC.ioUringEnter(enterErrno, ringFd, n, 0, 0);
-                if (r >= 0) {
-                    n -= r; // without IORING_SETUP_SUBMIT_ALL a failing SQE ends the batch early
-                    if (r == 0) {
-                        Thread.onSpinWait();
-                    }
-                    continue;
-                }
-                int e = LibC.errno(enterErrno);
-                if (e == Errnos.EINTR || e == Errnos.EAGAIN || e == Errnos.EBUSY) {
-                    // EBUSY/EAGAIN: completions are backed up (IORING_FEAT_NODROP keeps them); the
-                    // poller is draining them. Give it a moment and retry.
-                    Thread.yield();
-                    continue;
-                }
-                throw new IllegalStateException("io_uring_enter(to_submit=" + n + ") failed: " + Errnos.describe(e));
+            if (published) {
+                issuer.published();
+                return;
             }
-        } finally {
-            enterLock.unlock();
+            issuer.full();
         }
     }
 

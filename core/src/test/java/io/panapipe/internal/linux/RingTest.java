@@ -1,11 +1,17 @@
 package io.panapipe.internal.linux;
 
+import io.panapipe.bindings.linux.Linux;
+import io.panapipe.internal.completion.IoGate;
 import io.panapipe.internal.completion.Operation;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
@@ -90,5 +96,61 @@ class RingTest {
         } finally {
             e.shutdown();
         }
+    }
+
+    @Test
+    void onlyThePollerEntersTheRing() throws Exception {
+        IoUringEngine e = IoUringEngine.createPrivate(8, 64);
+        try {
+            assumeTrue((e.ring.setupFlags & Linux.IORING_SETUP_SINGLE_ISSUER()) != 0,
+                    "kernel without IORING_SETUP_SINGLE_ISSUER");
+            Operation op = e.table.allocate();
+            op.arm();
+            e.sq.nop(op.id()); // once it completes, the poller has enabled the ring
+            assertEquals(Operation.COMPLETED, op.await(TimeUnit.SECONDS.toNanos(10), e.canceller, new IoGate()));
+            e.table.release(op);
+            try (Arena a = Arena.ofConfined()) {
+                MemorySegment errno = a.allocate(LibC.ERRNO_SIZE, LibC.ERRNO_ALIGN);
+                assertEquals(-1, LibC.ioUringEnter(errno, e.ring.fd, 1, 0, 0)); // the SQ is empty: nothing would be submitted
+                assertEquals(Linux.EEXIST(), LibC.errno(errno));
+            }
+        } finally {
+            e.shutdown();
+        }
+    }
+
+    @Test
+    void submissionsFromManyThreadsNeverStrandWhileThePollerSleeps() throws Exception {
+        IoUringEngine e = IoUringEngine.createPrivate(8, 256);
+        try {
+            List<Thread> threads = new ArrayList<>();
+            List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+            for (int t = 0; t < 8; t++) {
+                boolean virtual = t % 2 == 0;
+                Runnable body = () -> {
+                    Operation op = e.table.allocate();
+                    try {
+                        for (int i = 0; i < 3000; i++) {
+                            op.arm();
+                            e.sq.nop(op.id());
+                            assertEquals(Operation.COMPLETED,
+                                    op.await(TimeUnit.SECONDS.toNanos(10), e.canceller, new IoGate()));
+                        }
+                    } catch (Throwable x) {
+                        failures.add(x);
+                    } finally {
+                        e.table.release(op);
+                    }
+                };
+                threads.add(virtual ? Thread.ofVirtual().start(body) : Thread.ofPlatform().start(body));
+            }
+            for (Thread t : threads) {
+                t.join();
+            }
+            assertTrue(failures.isEmpty(), () -> failures.toString());
+        } finally {
+            e.shutdown();
+        }
+        assertNull(e.poller.failure());
     }
 }
