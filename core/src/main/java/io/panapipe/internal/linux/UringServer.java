@@ -68,10 +68,10 @@ final class UringServer implements ServerEndpoint {
                     if (outcome == Operation.COMPLETED) {
                         continue; // cancelled by the kernel, not by us (the submitting thread exited)
                     }
-                    throw UringTransport.failure(outcome, "accept");
+                    throw Operation.failure(outcome, "accept");
                 }
                 if (outcome == Operation.CLOSED || outcome == Operation.INTERRUPTED) {
-                    throw UringTransport.failure(outcome, "accept");
+                    throw Operation.failure(outcome, "accept");
                 }
                 if (res >= 0) {
                     client = res; // after a timeout too: the client is already connected, hand it out

@@ -2,7 +2,6 @@ package io.panapipe.internal.linux;
 
 import io.panapipe.PipeException;
 import io.panapipe.PipeMode;
-import io.panapipe.PipeTimeoutException;
 import io.panapipe.bindings.linux.Linux;
 import io.panapipe.bindings.linux.msghdr;
 import io.panapipe.bindings.linux.ucred;
@@ -13,8 +12,6 @@ import io.panapipe.internal.completion.Operation;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.channels.AsynchronousCloseException;
-import java.nio.channels.ClosedByInterruptException;
 import java.util.Objects;
 
 /**
@@ -136,10 +133,10 @@ final class UringTransport implements Transport {
                     if (outcome == Operation.COMPLETED) {
                         continue; // not ours: e.g. the submitting carrier thread exited; try again
                     }
-                    throw failure(outcome, "read");
+                    throw Operation.failure(outcome, "read");
                 }
                 if (outcome == Operation.CLOSED || outcome == Operation.INTERRUPTED) {
-                    throw failure(outcome, "read"); // bytes that raced in go with the closing pipe
+                    throw Operation.failure(outcome, "read"); // bytes that raced in go with the closing pipe
                 }
                 if (res > 0) {
                     return res; // also after a timeout: bytes that raced with the cancel are delivered
@@ -177,13 +174,13 @@ final class UringTransport implements Transport {
                     int outcome = readOp.await(remaining(deadline, timeoutNanos), engine.canceller, gate);
                     int res = readOp.result();
                     if (outcome == Operation.CLOSED || outcome == Operation.INTERRUPTED) {
-                        throw failure(outcome, "read");
+                        throw Operation.failure(outcome, "read");
                     }
                     if (isCancelled(res)) {
                         if (outcome == Operation.COMPLETED) {
                             continue;
                         }
-                        throw failure(outcome, "read");
+                        throw Operation.failure(outcome, "read");
                     }
                     if (res >= 0) {
                         n = res; // peeked (nothing consumed): deliver it, even if the deadline passed meanwhile
@@ -304,10 +301,10 @@ final class UringTransport implements Transport {
                     if (outcome == Operation.COMPLETED) {
                         continue;
                     }
-                    throw failure(outcome, "write");
+                    throw Operation.failure(outcome, "write");
                 }
                 if (outcome == Operation.CLOSED || outcome == Operation.INTERRUPTED) {
-                    throw failure(outcome, "write");
+                    throw Operation.failure(outcome, "write");
                 }
                 if (res >= 0) {
                     return res; // after a timeout too: the bytes that went out are counted
@@ -367,14 +364,6 @@ final class UringTransport implements Transport {
 
     private static long remaining(long deadline, long timeoutNanos) {
         return timeoutNanos < 0 ? Operation.NO_TIMEOUT : Math.max(0, deadline - System.nanoTime());
-    }
-
-    static IOException failure(int outcome, String what) {
-        return switch (outcome) {
-            case Operation.TIMED_OUT -> new PipeTimeoutException(what + " timed out");
-            case Operation.INTERRUPTED -> new ClosedByInterruptException();
-            default -> new AsynchronousCloseException();
-        };
     }
 
     @Override
