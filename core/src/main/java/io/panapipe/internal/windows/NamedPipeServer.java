@@ -226,7 +226,12 @@ final class NamedPipeServer implements ServerEndpoint {
                     for (Instance instance : backlog) {
                         instance.connect.operation().adoptWaiter();
                     }
-                    if (!anyReady()) {
+                    // Re-check closing after publishing acceptWaiter: a close that started after
+                    // checkWait above read acceptWaiter == null in wakeAll and unparked nobody.
+                    // Both sides are volatile (gate state, acceptWaiter), so either wakeAll sees
+                    // this thread or this read sees the close; without it, an accept with no
+                    // timeout parked forever and close() hung in awaitIdle.
+                    if (!anyReady() && !gate.isClosing()) {
                         if (timeoutNanos < 0) {
                             LockSupport.park(this);
                         } else {

@@ -341,6 +341,42 @@ class IocpWindowsTest {
         assertInstanceOf(AsynchronousCloseException.class, outcome.get(5, TimeUnit.SECONDS));
     }
 
+    /**
+     * close() racing with the start of an accept without a timeout: the accept must always end
+     * (it once could park after close's wake-up had found nobody to wake, and close then waited
+     * for it forever).
+     */
+    @Test
+    void closeRacingWithTheStartOfAnAcceptAlwaysWakesIt() throws Exception {
+        for (int i = 0; i < 300; i++) {
+            PipeServer server = PipeServer.bind(unique("closerace"));
+            CompletableFuture<Throwable> outcome = new CompletableFuture<>();
+            Thread.ofVirtual().start(() -> {
+                try {
+                    server.accept();
+                    outcome.complete(null);
+                } catch (Throwable t) {
+                    outcome.complete(t);
+                }
+            });
+            long spin = System.nanoTime() + ThreadLocalRandom.current().nextLong(200_000);
+            while (System.nanoTime() < spin) {
+                Thread.onSpinWait();
+            }
+            CompletableFuture<Void> closed = CompletableFuture.runAsync(() -> {
+                try {
+                    server.close();
+                } catch (IOException e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            closed.get(5, TimeUnit.SECONDS);
+            Throwable t = outcome.get(5, TimeUnit.SECONDS);
+            // AsynchronousCloseException if the accept had started, ClosedChannelException if not
+            assertInstanceOf(ClosedChannelException.class, t, "round " + i);
+        }
+    }
+
     @Test
     void thousandConcurrentVirtualThreadClients() throws Exception {
         PipeName name = unique("thousand");
