@@ -32,6 +32,8 @@ import java.util.concurrent.locks.ReentrantLock;
 public final class IocpEngine implements Engine {
     /** System property: number of poller threads (default 1; completions are cheap to dispatch). */
     public static final String POLLERS_PROPERTY = "panapipe.iocp.pollers";
+    /** How long {@link #shutdown} waits for a poller before posting it another wake-up packet. */
+    private static final long WAKE_RETRY_MILLIS = 50;
 
     private static final class Holder {
         static final IocpEngine INSTANCE;
@@ -233,8 +235,13 @@ public final class IocpEngine implements Engine {
     }
 
     /**
-     * Stops the pollers (one wake-up packet each) and closes the port. Only for engines made with
-     * the constructor; every handle must be closed first.
+     * Stops the pollers and closes the port. Only for engines made with the constructor; every
+     * handle must be closed first.
+     *
+     * <p>One wake-up packet per poller is not enough: {@code GetQueuedCompletionStatusEx} removes
+     * up to {@link IocpPoller#BATCH} entries at once, so one poller can take several wake-up
+     * packets and leave another blocked. Each poller still running is sent another packet until
+     * it has stopped.
      */
     void shutdown() throws PipeException, InterruptedException {
         try (Arena local = Arena.ofConfined()) {
@@ -242,11 +249,10 @@ public final class IocpEngine implements Engine {
             for (IocpPoller poller : pollers) {
                 poller.requestStop();
             }
-            for (int i = 0; i < pollers.length; i++) {
-                port.wake(capture);
-            }
             for (IocpPoller poller : pollers) {
-                poller.join();
+                do {
+                    port.wake(capture);
+                } while (!poller.join(WAKE_RETRY_MILLIS));
             }
             port.close(capture);
             Arena a;

@@ -58,8 +58,9 @@ final class IocpPoller implements Runnable {
         stopping = true;
     }
 
-    void join() throws InterruptedException {
-        thread.join();
+    /** @return whether the thread has ended within {@code millis} */
+    boolean join(long millis) throws InterruptedException {
+        return thread.join(java.time.Duration.ofMillis(millis));
     }
 
     @Override

@@ -447,6 +447,26 @@ class IocpWindowsTest {
         assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(5));
     }
 
+    /**
+     * More pollers than processors: one poller may dequeue several wake-up packets in one batch,
+     * and shutdown must still stop every poller (it once joined the starved one forever).
+     */
+    @Test
+    void manyPollersAllStopAtShutdown() throws Exception {
+        int pollers = Math.min(64, Runtime.getRuntime().availableProcessors() * 4);
+        for (int round = 0; round < 20; round++) {
+            IocpEngine own = new IocpEngine(pollers, SyncMoreData.UNKNOWN);
+            CompletableFuture<Void> done = CompletableFuture.runAsync(() -> {
+                try {
+                    own.shutdown();
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            done.get(10, TimeUnit.SECONDS);
+        }
+    }
+
     private static void churn(PipeName name, int rounds) throws Exception {
         for (int i = 0; i < rounds; i++) {
             try (PipeServer server = PipeServer.bind(name);
