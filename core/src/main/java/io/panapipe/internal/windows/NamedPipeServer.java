@@ -55,7 +55,12 @@ final class NamedPipeServer implements ServerEndpoint {
 
         Instance(long handle) {
             this.handle = handle;
-            this.connect = engine.newIo(arena, handle, gate);
+            try {
+                this.connect = engine.newIo(arena, handle, gate);
+            } catch (RuntimeException e) {
+                arena.close(); // nothing was issued with it; the caller closes the handle
+                throw e;
+            }
         }
 
         void free(MemorySegment capture) {
@@ -158,7 +163,18 @@ final class NamedPipeServer implements ServerEndpoint {
             if (error != WinError.ERROR_NO_DATA) {
                 throw WinError.exception("ConnectNamedPipe " + path, error);
             }
-            Win32Calls.disconnectNamedPipe(capture, instance.handle); // the client came and went
+            disconnect(instance, capture); // the client came and went
+        }
+    }
+
+    /**
+     * {@code DisconnectNamedPipe}, which the documentation requires before an instance can be
+     * connected to another client. If it fails, listening again would only see the same
+     * {@code ERROR_NO_DATA} (and {@link #listen} would loop on it), so the failure is reported.
+     */
+    private void disconnect(Instance instance, MemorySegment capture) throws PipeException {
+        if (Win32Calls.disconnectNamedPipe(capture, instance.handle) == 0) {
+            throw WinError.exception("DisconnectNamedPipe " + path, Win32Calls.lastError(capture));
         }
     }
 
@@ -198,6 +214,10 @@ final class NamedPipeServer implements ServerEndpoint {
                     } catch (PipeException e) {
                         // hand this client out anyway: its instance still holds the name, and the
                         // next accept retries the replacement (and reports the error if it persists)
+                    } catch (RuntimeException e) {
+                        // out of the backlog and not handed out: nobody else would close it
+                        ready.free(capture); // its connect has completed (rule 1)
+                        throw e;
                     }
                     engine.releaseIo(ready.connect);
                     ready.arena.close();
@@ -277,8 +297,8 @@ final class NamedPipeServer implements ServerEndpoint {
                 if (error == WinError.ERROR_SUCCESS || error == WinError.ERROR_PIPE_CONNECTED) {
                     instance.connected = true;
                 } else if (error == WinError.ERROR_NO_DATA || error == WinError.ERROR_OPERATION_ABORTED) {
-                    Win32Calls.disconnectNamedPipe(capture, instance.handle);
                     try {
+                        disconnect(instance, capture);
                         listen(instance, capture);
                     } catch (PipeException e) {
                         it.remove();
