@@ -32,8 +32,16 @@ public final class ForeignHandle implements AutoCloseable {
         try (Arena local = Arena.ofConfined()) {
             engine.port().associate(handle, Win32Calls.newCapture(local));
         }
-        lanes[0] = engine.newIo(arena, handle, gate);
-        lanes[1] = engine.newIo(arena, handle, gate);
+        try {
+            lanes[0] = engine.newIo(arena, handle, gate);
+            lanes[1] = engine.newIo(arena, handle, gate);
+        } catch (RuntimeException e) {
+            if (lanes[0] != null) {
+                engine.releaseIo(lanes[0]); // never armed: nothing in flight
+            }
+            arena.close();
+            throw e;
+        }
     }
 
     /**

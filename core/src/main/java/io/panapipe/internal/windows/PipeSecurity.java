@@ -63,6 +63,7 @@ final class PipeSecurity {
 
         private Descriptor(String sddl) throws PipeException {
             this.sddl = sddl;
+            long converted = 0;
             try {
                 MemorySegment capture = Win32Calls.newCapture(arena);
                 MemorySegment text = arena.allocateFrom(sddl, StandardCharsets.UTF_16LE);
@@ -72,12 +73,17 @@ final class PipeSecurity {
                     int error = Win32Calls.lastError(capture);
                     throw WinError.exception("ConvertStringSecurityDescriptorToSecurityDescriptorW(\"" + sddl + "\")", error);
                 }
-                descriptor = out.get(ValueLayout.JAVA_LONG, 0);
+                converted = out.get(ValueLayout.JAVA_LONG, 0);
+                descriptor = converted;
                 attributes = arena.allocate(SECURITY_ATTRIBUTES_SIZE, 8);
                 attributes.set(ValueLayout.JAVA_INT, 0, (int) SECURITY_ATTRIBUTES_SIZE);
                 attributes.set(ValueLayout.JAVA_LONG, SA_DESCRIPTOR_OFFSET, descriptor);
                 attributes.set(ValueLayout.JAVA_INT, SA_INHERIT_OFFSET, 0);
             } catch (PipeException | RuntimeException e) {
+                if (converted != 0) {
+                    // the system allocated it (LocalAlloc); nobody else would free it
+                    Win32Calls.localFree(Win32Calls.newCapture(arena), converted);
+                }
                 arena.close();
                 throw e;
             }
