@@ -215,10 +215,21 @@ public final class IocpEngine implements Engine {
             if (probed) {
                 return;
             }
-            MoreDataProbe.Result result = MoreDataProbe.run(this, keep);
-            probeSentinel = result.sentinel();
-            moreData = result.answer();
-            probed = true;
+            // The answer holds for the whole engine, so it must not depend on the state of the
+            // thread that happens to ask first: with its interrupt status set, the probe's waits
+            // would cancel at once (a pended read would read as "learnt nothing" for good) and its
+            // parkNanos loop would spin for the full second. Hold the status back and restore it.
+            boolean interrupted = Thread.interrupted();
+            try {
+                MoreDataProbe.Result result = MoreDataProbe.run(this, keep);
+                probeSentinel = result.sentinel();
+                moreData = result.answer();
+                probed = true;
+            } finally {
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
+            }
         } finally {
             probeLock.unlock();
         }

@@ -24,6 +24,7 @@ import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Message-mode reads smaller than the message, many times over, whatever Windows does after a
@@ -171,6 +172,29 @@ class MoreDataWindowsTest {
             server.gate().startClose();
             server.release();
             own.shutdown();
+        }
+    }
+
+    /** The engine-wide answer does not depend on the interrupt status of the thread that asks first. */
+    @Test
+    void anInterruptedFirstCallerGetsTheSameAnswerAndKeepsItsInterrupt() throws Exception {
+        IocpEngine plain = new IocpEngine(1, null);
+        IocpEngine asked = new IocpEngine(1, null);
+        try {
+            plain.ensureMoreDataProbed();
+            Thread.currentThread().interrupt();
+            long t0 = System.nanoTime();
+            try {
+                asked.ensureMoreDataProbed();
+            } finally {
+                assertTrue(Thread.interrupted(), "the interrupt status is restored");
+            }
+            long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+            assertTrue(millis < 5_000, "the probe took " + millis + " ms");
+            assertEquals(plain.moreDataAnswer(), asked.moreDataAnswer());
+        } finally {
+            plain.shutdown();
+            asked.shutdown();
         }
     }
 
