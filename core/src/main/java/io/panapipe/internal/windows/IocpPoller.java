@@ -15,9 +15,14 @@ import java.util.concurrent.locks.LockSupport;
  * ({@link OverlappedSlot#opIdAt}). Nothing is allocated per packet, and nothing but this thread
  * ever blocks in the kernel (rule 8).
  *
- * <p>{@code GetQueuedCompletionStatusEx} reports failed I/O as ordinary entries (the request's
- * status is in its {@code OVERLAPPED.Internal}); a FALSE return removes no entry and means the
- * wait itself ended: a timeout, or the port was closed. (With the older
+ * <p>What the documentation of {@code GetQueuedCompletionStatusEx} says: it returns TRUE when at
+ * least one pending I/O has completed, though some of those may have failed (each entry's status
+ * must be checked: here the request's {@code OVERLAPPED.Internal}); with a finite wait it times
+ * out and returns FALSE; {@code ulNumEntriesRemoved} receives the number of entries removed.
+ * It does not say in so many words that a FALSE return removed nothing, so the count is zeroed
+ * before each call and whatever count comes back is dispatched, TRUE or FALSE
+ * ({@link #entriesToDispatch}): an entry removed and then ignored would leave its owner waiting
+ * forever (rule 1), while a count the call did not write stays 0. (With the older
  * {@code GetQueuedCompletionStatus}, a FALSE return with a non-NULL OVERLAPPED is a failed
  * request, not a port failure; this engine does not use that call.)
  */
@@ -68,8 +73,14 @@ final class IocpPoller implements Runnable {
         try {
             int failures = 0;
             while (true) {
+                removed.set(ValueLayout.JAVA_INT, 0, 0);
                 int ok = Win32Calls.getQueuedCompletionStatusEx(capture, port.handle(), entries.address(), BATCH,
                         removed.address(), INFINITE, 0);
+                int n = entriesToDispatch(removed.get(ValueLayout.JAVA_INT, 0));
+                boolean wake = n > 0 && dispatchBatch(table, entries, n);
+                if (wake && stopping) {
+                    return;
+                }
                 if (ok == 0) {
                     int error = Win32Calls.lastError(capture);
                     if (stopping || error == WinError.ERROR_ABANDONED_WAIT_0 || error == WinError.ERROR_INVALID_HANDLE) {
@@ -81,14 +92,19 @@ final class IocpPoller implements Runnable {
                     continue;
                 }
                 failures = 0;
-                boolean wake = dispatchBatch(table, entries, removed.get(ValueLayout.JAVA_INT, 0));
-                if (wake && stopping) {
-                    return;
-                }
             }
         } finally {
             arena.close();
         }
+    }
+
+    /**
+     * How many entries of the array to dispatch after a call that reported {@code removed}:
+     * that count, kept within the array (a value outside it is not an entry count the call can
+     * have written, so nothing is read from the array for it).
+     */
+    static int entriesToDispatch(int removed) {
+        return removed > 0 && removed <= BATCH ? removed : 0;
     }
 
     /**

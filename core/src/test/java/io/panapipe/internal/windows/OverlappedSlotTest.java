@@ -130,6 +130,15 @@ class OverlappedSlotTest {
         }
     }
 
+    @Test
+    void thePollerDispatchesOnlyCountsTheCallCanHaveWritten() {
+        assertEquals(0, IocpPoller.entriesToDispatch(0), "zeroed before the call and left alone");
+        assertEquals(1, IocpPoller.entriesToDispatch(1));
+        assertEquals(IocpPoller.BATCH, IocpPoller.entriesToDispatch(IocpPoller.BATCH));
+        assertEquals(0, IocpPoller.entriesToDispatch(IocpPoller.BATCH + 1));
+        assertEquals(0, IocpPoller.entriesToDispatch(-1));
+    }
+
     private static void entry(MemorySegment entries, int i, long key, long overlapped, int bytes) {
         long base = i * IocpPoller.ENTRY_SIZE;
         entries.set(ValueLayout.JAVA_LONG, base + IocpPoller.ENTRY_KEY_OFFSET, key);
