@@ -19,7 +19,8 @@ import java.lang.foreign.Arena;
  *   <li>{@code ERROR_IO_PENDING}: the slot and the buffer belong to the kernel until the poller
  *       dequeues the packet; {@link Operation#await} never returns before that.</li>
  *   <li>{@code ERROR_MORE_DATA} returned <em>synchronously</em> by a read (message mode, buffer
- *       smaller than the message; data was copied, {@code InternalHigh} holds the count): the
+ *       smaller than the message; the buffer was filled, the count is taken as
+ *       {@link #inlineMoreDataBytes} says): the
  *       documentation of {@code SetFileCompletionNotificationModes} says no packet is queued when
  *       "a request returns success immediately without returning ERROR_PENDING", and
  *       {@code ReadFile} documents this case as "returns FALSE and GetLastError returns
@@ -40,9 +41,10 @@ import java.lang.foreign.Arena;
  *       one request (never {@code CancelIo}: the issuing thread may be a virtual thread on another
  *       carrier by now), then the wait goes on until the completion arrives; bytes that raced in
  *       are reported in {@link #bytes()}.</li>
- *   <li>The completion's status: 0 = success with {@code InternalHigh} bytes; anything else is
- *       turned into a Win32 code by {@code GetOverlappedResult(bWait = FALSE)}, which does not block
- *       once the request is done.</li>
+ *   <li>The completion's status: 0 = success; anything else is turned into a Win32 code by
+ *       {@code GetOverlappedResult(bWait = FALSE)}, which does not block once the request is done.
+ *       The byte count is the packet's {@code dwNumberOfBytesTransferred} either way
+ *       ({@link #collect}).</li>
  * </ol>
  *
  * One instance serves one kind of request on one handle, one request at a time.
@@ -154,7 +156,7 @@ final class OverlappedIo implements Canceller {
         o.arm();
         s.reset();
         int e = issue.applyAsInt(s.address());
-        if (settle(CUSTOM, e, o, s)) {
+        if (settle(CUSTOM, e, o, s, -1)) {
             finish(timeoutNanos);
         }
     }
@@ -168,7 +170,7 @@ final class OverlappedIo implements Canceller {
     boolean start(int kind, long buffer, int length) {
         Operation o = op;
         OverlappedSlot s = slot;
-        return settle(kind, issue(kind, buffer, length), o, s);
+        return settle(kind, issue(kind, buffer, length), o, s, length);
     }
 
     /**
@@ -190,16 +192,25 @@ final class OverlappedIo implements Canceller {
         return ok != 0 ? WinError.ERROR_SUCCESS : Win32Calls.lastError(s.capture());
     }
 
-    /** Applies {@link #next} to a call's synchronous return; {@code true} if a packet will come. */
-    private boolean settle(int kind, int e, Operation o, OverlappedSlot s) {
+    /**
+     * Applies {@link #next} to a call's synchronous return; {@code true} if a packet will come.
+     *
+     * @param length the request's buffer length, or -1 if not known (a {@link #runCustom} request)
+     */
+    private boolean settle(int kind, int e, Operation o, OverlappedSlot s, int length) {
         outcome = Operation.COMPLETED;
         int what = next(kind, e, e == WinError.ERROR_MORE_DATA ? engine.syncMoreData() : SyncMoreData.UNKNOWN);
         if (what == WAIT) {
             return true;
         }
         error = e;
-        // success, or a synchronous ERROR_MORE_DATA taken inline: the count is in InternalHigh
-        bytes = e == WinError.ERROR_SUCCESS || e == WinError.ERROR_MORE_DATA ? s.bytesTransferred() : 0;
+        if (e == WinError.ERROR_SUCCESS) {
+            bytes = s.bytesTransferred(); // InternalHigh: set by the system when a request completes without errors
+        } else if (e == WinError.ERROR_MORE_DATA) {
+            bytes = inlineMoreDataBytes(s.bytesTransferred(), length);
+        } else {
+            bytes = 0;
+        }
         o.completeInline(bytes, e);
         if (what == FINAL_RETIRE) {
             retire();
@@ -246,16 +257,40 @@ final class OverlappedIo implements Canceller {
         Win32Calls.cancelIoEx(s.capture(), handle, s.address());
     }
 
+    /**
+     * Reads the result of a request whose packet was dequeued. The byte count is the packet's own
+     * ({@code OVERLAPPED_ENTRY.dwNumberOfBytesTransferred}, which {@code GetQueuedCompletionStatusEx}
+     * documents for every entry, failed ones included), kept by the poller in
+     * {@link Operation#result()}; a non-zero status is turned into its Win32 code by
+     * {@code GetOverlappedResult}, whose byte count the documentation gives only on success.
+     */
     private void collect() {
         Operation o = op;
         OverlappedSlot s = slot;
+        bytes = o.result();
         if (o.flags() == 0) {
             error = WinError.ERROR_SUCCESS;
-            bytes = o.result();
             return;
         }
         int ok = Win32Calls.getOverlappedResult(s.capture(), handle, s.address(), s.outAddress(), 0);
         error = ok != 0 ? WinError.ERROR_SUCCESS : Win32Calls.lastError(s.capture());
-        bytes = ok != 0 ? s.out() : s.bytesTransferred();
+    }
+
+    /**
+     * The byte count of a read that returned {@code ERROR_MORE_DATA} at once (pure: tested on any
+     * platform). {@code ReadFile} documents the case as "the next message is longer than the
+     * nNumberOfBytesToRead parameter specifies", with the remainder left for the next read: the
+     * buffer was filled. {@code InternalHigh} is documented as set only "if the request is
+     * completed without errors", which a FALSE return is not; so it is used only when it agrees
+     * with that (within 1..length), and otherwise the buffer length is, rather than reporting 0
+     * and silently dropping bytes already copied.
+     *
+     * @param length the buffer length, or -1 if not known (then {@code InternalHigh} as it is)
+     */
+    static int inlineMoreDataBytes(int internalHigh, int length) {
+        if (length < 0) {
+            return Math.max(0, internalHigh);
+        }
+        return internalHigh > 0 && internalHigh <= length ? internalHigh : length;
     }
 }

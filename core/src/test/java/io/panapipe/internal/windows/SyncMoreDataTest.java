@@ -64,6 +64,20 @@ class SyncMoreDataTest {
     }
 
     @Test
+    void anInlineMoreDataCountNeverUnderstatesAFilledBuffer() {
+        assertEquals(1024, OverlappedIo.inlineMoreDataBytes(1024, 1024), "InternalHigh agrees with a filled buffer");
+        assertEquals(700, OverlappedIo.inlineMoreDataBytes(700, 1024), "a smaller count the system reported is kept");
+        // not set (left 0 by OverlappedSlot.reset) or out of range: the buffer was filled, say so
+        assertEquals(1024, OverlappedIo.inlineMoreDataBytes(0, 1024));
+        assertEquals(1024, OverlappedIo.inlineMoreDataBytes(4096, 1024));
+        assertEquals(1024, OverlappedIo.inlineMoreDataBytes(-1, 1024));
+        assertEquals(0, OverlappedIo.inlineMoreDataBytes(0, 0));
+        // a caller-issued request of unknown length: InternalHigh as it is, never negative
+        assertEquals(77, OverlappedIo.inlineMoreDataBytes(77, -1));
+        assertEquals(0, OverlappedIo.inlineMoreDataBytes(-5, -1));
+    }
+
+    @Test
     void theProbeCanBeSkipped() {
         assertNull(SyncMoreData.forced(null));
         assertNull(SyncMoreData.forced("probe"));
