@@ -115,17 +115,17 @@ public final class Main {
         if (out == null) out = repoRoot().resolve("bench/results");
         if (a.isEmpty()) {
             platformReport();
-            run(quickCases(), Settings.QUICK, out, "quick");
+            run(quickCases(), Settings.QUICK, out, "quick", "comparison");
         } else if (a.get(0).equals("--full")) {
             platformReport();
-            run(fullCases(), Settings.FULL, out, "full");
+            run(fullCases(), Settings.FULL, out, "full", "full");
         } else if (a.get(0).equals("--case")) {
             if (a.size() < 2) usage("--case needs a regular expression");
             Pattern p = Pattern.compile(a.get(1));
             List<Case> l = fullCases().stream().filter(c -> p.matcher(c.id()).find()).toList();
             if (l.isEmpty()) usage("no case matches " + a.get(1) + " (see --list)");
             platformReport();
-            run(l, Settings.FULL, out, "case " + a.get(1));
+            run(l, Settings.FULL, out, "case " + a.get(1), "comparison");
         } else if (a.get(0).equals("--list")) {
             fullCases().forEach(c -> OUT.println(c.id()));
         } else if (a.get(0).equals("report")) {
@@ -169,11 +169,16 @@ public final class Main {
         OUT.flush();
     }
 
-    static void run(List<Case> cases, Settings s, Path outDir, String runName) throws IOException {
+    /**
+     * Runs {@code cases} and writes {@code PREFIX-<yyyyMMdd-HHmmss>.{json,md,svg,log}} into {@code outDir}:
+     * {@code full-*} for --full (committable: bench/results/.gitignore keeps its .json, .md and .svg),
+     * {@code comparison-*} for the quick run and --case (ignored).
+     */
+    static void run(List<Case> cases, Settings s, Path outDir, String runName, String prefix) throws IOException {
         long t0 = System.nanoTime();
         Files.createDirectories(outDir);
         String stamp = ZonedDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
-        String base = "comparison-" + stamp;
+        String base = prefix + "-" + stamp;
         Path log = outDir.resolve(base + ".log");
         List<Object> entries = new ArrayList<>();
         Map<String, String> machine = machine();
@@ -243,7 +248,7 @@ public final class Main {
                 .warmupTime(TimeValue.milliseconds(s.warmupTime.toMillis()))
                 .measurementIterations(s.measurements)
                 .measurementTime(TimeValue.milliseconds(s.measurementTime.toMillis()))
-                .jvmArgsAppend("--enable-native-access=ALL-UNNAMED")
+                .jvmArgsAppend(jvmArgs(k.peer))
                 .timeout(TimeValue.seconds(40))
                 .shouldFailOnError(true);
         if (rt) ob.addProfiler(GCProfiler.class);
@@ -283,6 +288,14 @@ public final class Main {
         for (Map.Entry<String, Result> r : rr.getSecondaryResults().entrySet()) sec.put(r.getKey(), metric(r.getValue()));
         e.put("secondaryMetrics", sec);
         return e;
+    }
+
+    /** The fork's extra arguments: native access, and a Panapipe peer's engine (one engine per JVM). */
+    static String[] jvmArgs(String peer) {
+        List<String> l = new ArrayList<>();
+        l.add("--enable-native-access=ALL-UNNAMED");
+        l.addAll(Peers.jvmArgs(peer));
+        return l.toArray(String[]::new);
     }
 
     private static Map<String, Object> metric(Result r) {
@@ -352,10 +365,10 @@ public final class Main {
 
     // ---- harness cases, each in its own JVM ----
 
-    private static List<String> childJava(String mainClass) {
+    private static List<String> childJava(String mainClass, String peer) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.add("--enable-native-access=ALL-UNNAMED");
+        cmd.addAll(List.of(jvmArgs(peer)));
         cmd.add("-Xmx1g");
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
@@ -369,13 +382,13 @@ public final class Main {
         Process server = null;
         Process client = null;
         try {
-            List<String> sc = childJava(ManyConnections.class.getName());
+            List<String> sc = childJava(ManyConnections.class.getName(), k.peer);
             sc.addAll(List.of("server", k.peer, sock.toString(), Long.toString(ManyConnections.CONNECT_PHASE_SECONDS + s.manySeconds + 60)));
             server = new ProcessBuilder(sc).redirectErrorStream(true).start();
             StringBuilder slog = new StringBuilder();
             String ready = ManyConnections.awaitLine(server, "READY", System.nanoTime() + TimeUnit.SECONDS.toNanos(20), slog);
             if (ready == null) return unavailable(k, "server did not start: " + oneLine(slog.toString()));
-            List<String> cc = childJava(ManyConnections.class.getName());
+            List<String> cc = childJava(ManyConnections.class.getName(), k.peer);
             cc.addAll(List.of("client", k.peer, sock.toString(), Integer.toString(k.size), Integer.toString(s.manySeconds)));
             client = new ProcessBuilder(cc).redirectErrorStream(true).start();
             StringBuilder clog = new StringBuilder();
@@ -415,7 +428,7 @@ public final class Main {
     }
 
     private static Map<String, Object> idle(Case k, Settings s, PrintStream log) throws Exception {
-        List<String> cmd = childJava(IdleHarness.class.getName());
+        List<String> cmd = childJava(IdleHarness.class.getName(), k.peer);
         cmd.addAll(List.of(k.peer, Integer.toString(k.size), Double.toString(s.idleSeconds), Double.toString(s.wakeTimeout)));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         try {

@@ -17,13 +17,32 @@ public final class Peers {
 
     private static final Map<String, Supplier<Transport>> ALL = new LinkedHashMap<>();
     static {
-        ALL.put("panapipe-uring", () -> new PanapipeTransport("panapipe-uring", "io_uring"));
-        ALL.put("panapipe-nio", () -> new PanapipeTransport("panapipe-nio", "nio"));
+        ALL.put("panapipe-uring", () -> new PanapipeTransport("panapipe-uring", engineOf("panapipe-uring")));
+        ALL.put("panapipe-nio", () -> new PanapipeTransport("panapipe-nio", engineOf("panapipe-nio")));
         ALL.put("jdk-nio", JdkNioTransport::new);
         ALL.put("junixsocket", () -> new JunixsocketTransport(false));
         ALL.put("junixsocket-channel", () -> new JunixsocketTransport(true));
         ALL.put("ipcsocket-jna", () -> new IpcsocketTransport(false));
         ALL.put("ipcsocket-jni", () -> new IpcsocketTransport(true));
+    }
+
+    /**
+     * The Panapipe engine {@code peer} needs ({@code io_uring} or {@code nio}), or null for other peers.
+     * A JVM runs one engine, chosen once: every JMH fork and harness child JVM of a Panapipe peer gets
+     * {@code -Dpanapipe.engine=} this (see {@link #jvmArgs}).
+     */
+    public static String engineOf(String peer) {
+        return switch (peer) {
+            case "panapipe-uring" -> "io_uring";
+            case "panapipe-nio" -> "nio";
+            default -> null;
+        };
+    }
+
+    /** The extra JVM arguments of a JVM that measures {@code peer}: the engine for Panapipe's, none for others. */
+    public static List<String> jvmArgs(String peer) {
+        String e = engineOf(peer);
+        return e == null ? List.of() : List.of("-Dpanapipe.engine=" + e);
     }
 
     /** Names of all Java peers, in report order. */
