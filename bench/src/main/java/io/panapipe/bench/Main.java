@@ -138,6 +138,15 @@ public final class Main {
             List<Path> files = r.write(out, base, "Panapipe IPC comparison");
             OUT.println(r.markdown("Panapipe IPC comparison"));
             OUT.println("Wrote " + files.get(0) + " and " + files.get(1));
+        } else if (a.get(0).equals("readme")) {
+            if (a.size() < 2) usage("readme needs a JSON file (e.g. bench/results/full-<stamp>.json)");
+            Path json = Path.of(a.get(1));
+            Report r = Report.fromJson(Files.readString(json));
+            // Links relative to the repository root, where the README is.
+            Path rel = json.toAbsolutePath().normalize();
+            Path root = repoRoot();
+            String base = (rel.startsWith(root) ? root.relativize(rel) : rel).toString().replaceFirst("\\.json$", "");
+            OUT.print(r.readmeSection(base + ".md", base + ".svg"));
         } else if (a.get(0).equals("platform")) {
             platformReport();
         } else if (a.get(0).equals("-h") || a.get(0).equals("--help")) {
@@ -157,6 +166,7 @@ public final class Main {
                        panapipe-bench --case REGEX [--out DIR]    the cases whose id matches (ids: --list)
                        panapipe-bench --list                      the case ids
                        panapipe-bench report RESULT.json [DIR]    table and chart from a JSON result only
+                       panapipe-bench readme RESULT.json          the Markdown section the top-level README quotes
                        panapipe-bench platform                    the platform report only
                 system properties: panapipe.shared.dir  where uds_baseline.c is (default <repo>/../shared)
                                    panapipe.bench.caseLimitSeconds  wall-clock limit of one JMH case (90 quick, 180 full)""");

@@ -113,4 +113,14 @@ class ReportTest {
         assertEquals("9", f.get("connected"));
         assertEquals("boom here", Main.fields("RESULT error=boom here").get("error"));
     }
+
+    @Test
+    void readmeSectionQuotesTheRunWithRatiosAndLinks() throws IOException {
+        String s = sample().readmeSection("bench/results/full-x.md", "bench/results/full-x.svg");
+        assertTrue(s.contains("./run readme bench/results/full-x.json"), s);
+        assertTrue(s.contains("](bench/results/full-x.md)") && s.contains("](bench/results/full-x.svg)"), s);
+        assertTrue(s.contains("| panapipe-uring | – | 15.0 (") && s.contains("x C)"), s);
+        assertTrue(s.contains("| c (two processes) |"), s);
+        assertTrue(s.contains("64 KiB streaming") && s.contains("Many connections") && s.contains("Idle readers"), s);
+    }
 }
