@@ -10,6 +10,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * One connected client/server pair of a peer, on a socket in a fresh temporary directory that is
@@ -109,6 +110,73 @@ public final class Link implements Closeable {
         }
         if (failure[0] instanceof Exception e) throw e;
         if (failure[0] instanceof Error e) throw e;
+    }
+
+    /**
+     * A long-lived virtual thread that runs one fixed body each time {@link #runOnce} asks, so a
+     * measured loop runs on a virtual thread without the harness starting (and allocating) a new
+     * thread per JMH invocation: the hand-off is two {@code unpark}s and volatile flags, nothing
+     * else. What {@code gc.alloc.rate.norm} then shows for {@code threads=virtual} is the peer's
+     * own allocation (plus the JDK's for parking and unparking a virtual thread), not the
+     * harness's. {@link #close()} ends the thread.
+     */
+    public static final class VirtualWorker implements Closeable {
+        private final IoRunnable body;
+        private final Thread thread;
+        private volatile Thread caller;
+        private volatile boolean requested;
+        private volatile boolean done;
+        private volatile boolean closed;
+        private volatile Throwable failure;
+
+        public VirtualWorker(String name, IoRunnable body) {
+            this.body = body;
+            this.thread = Thread.ofVirtual().name(name).start(this::loop);
+        }
+
+        private void loop() {
+            while (true) {
+                while (!requested) {
+                    if (closed) return;
+                    LockSupport.park(this);
+                }
+                requested = false;
+                try {
+                    body.run();
+                } catch (Throwable e) {
+                    failure = e;
+                }
+                done = true;
+                LockSupport.unpark(caller);
+            }
+        }
+
+        /** Runs the body once on the worker's virtual thread and waits at most {@code limit}; rethrows its failure. */
+        public void runOnce(Duration limit) throws Exception {
+            if (closed) throw new IllegalStateException("closed");
+            failure = null;
+            done = false;
+            caller = Thread.currentThread();
+            requested = true;
+            LockSupport.unpark(thread);
+            long deadline = System.nanoTime() + limit.toNanos();
+            while (!done) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new TimeoutException("the measured loop on a virtual thread did not finish within " + limit);
+                }
+                LockSupport.parkNanos(this, left);
+            }
+            Throwable f = failure;
+            if (f instanceof Exception e) throw e;
+            if (f instanceof Error e) throw e;
+        }
+
+        /** Ends the worker once it is idle (a body still running finishes first). */
+        @Override public void close() {
+            closed = true;
+            LockSupport.unpark(thread);
+        }
     }
 
     /** A body that may throw an {@link IOException}. */

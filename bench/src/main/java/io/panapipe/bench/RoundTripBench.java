@@ -23,10 +23,11 @@ import org.openjdk.jmh.annotations.Warmup;
  * bytes and reads the echo back; an echo thread of the same kind answers.
  *
  * <p>Each invocation does {@value #BATCH} round trips and JMH divides by that. With
- * {@code threads=virtual} the whole batch runs on a fresh virtual thread that the JMH thread
- * starts and joins, so every measured read and write happens on a virtual thread; the start and
- * join (a few microseconds) are spread over the batch. With {@code threads=platform} the JMH
- * thread itself runs the batch. Run with {@code -prof gc} for {@code gc.alloc.rate.norm}.
+ * {@code threads=virtual} the whole batch runs on a long-lived virtual thread
+ * ({@link Link.VirtualWorker}) that the JMH thread wakes and waits for, so every measured read and
+ * write happens on a virtual thread; the hand-off (two unparks) is spread over the batch and
+ * allocates nothing of the harness's own. With {@code threads=platform} the JMH thread itself runs
+ * the batch. Run with {@code -prof gc} for {@code gc.alloc.rate.norm}.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -48,24 +49,25 @@ public class RoundTripBench {
     public String threads;
 
     private Link link;
-    private boolean virtual;
+    private Link.VirtualWorker worker;
 
     @Setup(Level.Trial)
     public void setup() throws IOException {
-        virtual = threads.equals("virtual");
         link = Link.open(Peers.of(peer), size);
         link.startEcho(threads, size);
+        if (threads.equals("virtual")) worker = new Link.VirtualWorker("measured", this::batch);
     }
 
     @TearDown(Level.Trial)
     public void tearDown() {
+        if (worker != null) worker.close();
         if (link != null) link.close();
     }
 
     @Benchmark
     @OperationsPerInvocation(BATCH)
     public void roundTrip() throws Exception {
-        if (virtual) Link.onVirtualThread(this::batch, BATCH_LIMIT);
+        if (worker != null) worker.runOnce(BATCH_LIMIT);
         else batch();
     }
 

@@ -44,24 +44,25 @@ public class StreamBench {
     public String threads;
 
     private Link link;
-    private boolean virtual;
+    private Link.VirtualWorker worker;
 
     @Setup(Level.Trial)
     public void setup() throws IOException {
-        virtual = threads.equals("virtual");
         link = Link.open(Peers.of(peer), size);
         link.startSink(threads, size);
+        if (threads.equals("virtual")) worker = new Link.VirtualWorker("measured", this::batch);
     }
 
     @TearDown(Level.Trial)
     public void tearDown() {
+        if (worker != null) worker.close();
         if (link != null) link.close();
     }
 
     @Benchmark
     @OperationsPerInvocation(BATCH)
     public void write() throws Exception {
-        if (virtual) Link.onVirtualThread(this::batch, BATCH_LIMIT);
+        if (worker != null) worker.runOnce(BATCH_LIMIT);
         else batch();
     }
 
