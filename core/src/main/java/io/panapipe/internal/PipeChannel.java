@@ -13,8 +13,9 @@ import java.nio.channels.ClosedByInterruptException;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * What every engine's connection shares: one reader and one writer at a time, heap data staged
- * through a per-connection native buffer (native segments go to the kernel as they are), the
+ * What every engine's connection shares: one reader and one writer at a time, the caller's
+ * segment checked before any system call, heap data (and, for completion engines, memory that
+ * could be freed while the kernel holds it) staged through a per-connection native buffer, the
  * JDK's interrupt semantics, and the close protocol of {@link IoGate}. Engine specifics are in
  * the {@link Transport}.
  */
@@ -49,6 +50,7 @@ public final class PipeChannel {
 
     /** See {@link io.panapipe.Pipe#read(MemorySegment, java.time.Duration)}. */
     public int read(MemorySegment dst, long timeoutNanos) throws IOException {
+        CallerMemory.checkUsable(dst);
         if (dst.isReadOnly()) {
             throw new IllegalArgumentException("destination segment is read-only");
         }
@@ -60,7 +62,7 @@ public final class PipeChannel {
                 if (dst.byteSize() == 0) {
                     return 0;
                 }
-                if (dst.isNative()) {
+                if (passThrough(dst)) {
                     n = transport.read(dst, 0, (int) Math.min(dst.byteSize(), Integer.MAX_VALUE), timeoutNanos);
                 } else {
                     MemorySegment buf = readStaging.get(dst.byteSize(), mode == PipeMode.MESSAGE);
@@ -113,6 +115,7 @@ public final class PipeChannel {
 
     /** Writes all of {@code src} (one message in MESSAGE mode). */
     public int write(MemorySegment src, long timeoutNanos) throws IOException {
+        CallerMemory.checkUsable(src);
         long size = src.byteSize();
         if (mode == PipeMode.MESSAGE && size > MAX_MESSAGE) {
             throw new IllegalArgumentException("message of " + size + " bytes exceeds the limit of " + MAX_MESSAGE);
@@ -123,7 +126,7 @@ public final class PipeChannel {
         try {
             begin();
             try {
-                if (src.isNative()) {
+                if (passThrough(src)) {
                     writeAll(src, size, deadline, timed, 0);
                 } else {
                     MemorySegment buf = writeStaging.get(size, mode == PipeMode.MESSAGE);
@@ -198,6 +201,15 @@ public final class PipeChannel {
             t.initCause(e);
             throw t;
         }
+    }
+
+    /**
+     * Whether the caller's segment goes to the transport as it is (zero copy) rather than through
+     * the pipe's staging buffer: native memory, and for completion engines only memory that
+     * cannot be freed while the kernel holds it (DESIGN rule 12).
+     */
+    private boolean passThrough(MemorySegment segment) {
+        return segment.isNative() && (!transport.lendsBuffersToKernel() || CallerMemory.mayLendToKernel(segment));
     }
 
     /** See {@link io.panapipe.Pipe#isMessageComplete()}. */

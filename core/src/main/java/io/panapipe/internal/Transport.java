@@ -16,6 +16,14 @@ public interface Transport {
     IoGate gate();
 
     /**
+     * Whether the kernel keeps a buffer after the downcall that handed it over returns (a
+     * completion engine: io_uring, IOCP). If so, {@link PipeChannel} passes only caller segments
+     * that {@link CallerMemory#mayLendToKernel} approves and stages the rest through the pipe's
+     * own buffer. Readiness engines move data inside the downcall and answer {@code false}.
+     */
+    boolean lendsBuffersToKernel();
+
+    /**
      * Reads into native memory: at most {@code length} bytes into {@code buf} at {@code offset}.
      * (Offset and length are passed separately so that no slice is allocated per call.)
      *

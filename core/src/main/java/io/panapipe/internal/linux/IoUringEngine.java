@@ -1,10 +1,8 @@
 package io.panapipe.internal.linux;
 
 import io.panapipe.PipeException;
-import io.panapipe.PipeMode;
 import io.panapipe.PipeName;
 import io.panapipe.PipeOptions;
-import io.panapipe.bindings.linux.ucred;
 import io.panapipe.internal.Engine;
 import io.panapipe.internal.Platform;
 import io.panapipe.internal.ServerEndpoint;
@@ -12,15 +10,11 @@ import io.panapipe.internal.Transport;
 import io.panapipe.internal.completion.Canceller;
 import io.panapipe.internal.completion.Operation;
 import io.panapipe.internal.completion.OperationTable;
-import io.panapipe.internal.unix.SocketFiles;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 
 /**
  * The Linux engine: AF_UNIX sockets ({@code SOCK_STREAM} for BYTE, {@code SOCK_SEQPACKET} for
@@ -137,90 +131,25 @@ public final class IoUringEngine implements Engine {
 
     @Override
     public ServerEndpoint bind(PipeName name, PipeOptions options) throws IOException {
-        Path path = SocketFiles.prepareForBind(name);
-        try (Arena temp = Arena.ofConfined()) {
-            MemorySegment errno = temp.allocate(LibC.ERRNO_SIZE, LibC.ERRNO_ALIGN);
-            int fd = UnixSockets.open(errno, options.mode());
-            boolean bound = false;
-            try {
-                UnixSockets.applyBufferSizes(errno, fd, options, temp.allocate(ucred.sizeof()));
-                if (LibC.bind(errno, fd, UnixSockets.address(temp, path), UnixSockets.addressLength(path)) < 0) {
-                    int e = LibC.errno(errno);
-                    throw Errnos.exception("bind " + path, e, e == Errnos.EADDRINUSE
-                            ? "another socket took the name meanwhile; close it or choose another name"
-                            : e == Errnos.EACCES ? "the directory is not writable by this user" : null);
-                }
-                bound = true;
-                String perms = options.posixPermissions() != null ? options.posixPermissions() : "rw-------";
-                Files.setPosixFilePermissions(path, PosixFilePermissions.fromString(perms));
-                if (LibC.listen(errno, fd, options.acceptBacklog()) < 0) {
-                    throw Errnos.exception("listen on " + path, LibC.errno(errno));
-                }
-                return new UringServer(this, fd, path, options);
-            } catch (IOException | RuntimeException e) {
-                UnixSockets.closeQuietly(errno, fd);
-                if (bound) {
-                    Files.deleteIfExists(path);
-                }
-                throw e;
-            }
+        UnixEndpoints.Listening l = UnixEndpoints.bind(name, options);
+        try {
+            return new UringServer(this, l.fd(), l.path(), options);
+        } catch (RuntimeException e) {
+            UnixSockets.closeQuietly(l.fd());
+            Files.deleteIfExists(l.path());
+            throw e;
         }
     }
 
     @Override
     public Transport connect(PipeName name, PipeOptions options) throws IOException {
-        if (name.isWindowsPath()) {
-            throw new IllegalArgumentException("a Windows pipe path cannot be opened on this platform: " + name.osPath());
+        int fd = UnixEndpoints.connect(name, options);
+        try {
+            return new UringTransport(this, fd, options.mode());
+        } catch (RuntimeException e) {
+            UnixSockets.closeQuietly(fd);
+            throw e;
         }
-        Path path = name.socketPath();
-        String what = "connect to " + name.osPath();
-        try (Arena temp = Arena.ofConfined()) {
-            MemorySegment errno = temp.allocate(LibC.ERRNO_SIZE, LibC.ERRNO_ALIGN);
-            MemorySegment cred = temp.allocate(ucred.layout());
-            MemorySegment scratch = temp.allocate(Integer.BYTES);
-            int fd = UnixSockets.open(errno, options.mode());
-            try {
-                UnixSockets.applyBufferSizes(errno, fd, options, scratch);
-                // Non-blocking AF_UNIX connect completes at once (queued in the server's backlog) or
-                // fails at once: EAGAIN = backlog full (PipeClient retries), never EINPROGRESS.
-                if (LibC.connect(errno, fd, UnixSockets.address(temp, path), UnixSockets.addressLength(path)) < 0) {
-                    throw connectFailure(what, LibC.errno(errno), options.mode());
-                }
-                if (options.verifyServerUser()) {
-                    UnixSockets.peerCred(errno, fd, cred, scratch);
-                    int uid = ucred.uid(cred);
-                    if (uid != LibC.getuid()) {
-                        throw new PipeException(what, Errnos.EACCES, "EACCES",
-                                "the server runs as uid " + uid + ", not as this user (uid " + LibC.getuid() + ")");
-                    }
-                }
-                if (options.mode() == PipeMode.MESSAGE) {
-                    UnixSockets.enablePassCred(errno, fd, scratch);
-                }
-                return new UringTransport(this, fd, options.mode());
-            } catch (IOException | RuntimeException e) {
-                UnixSockets.closeQuietly(errno, fd);
-                throw e;
-            }
-        }
-    }
-
-    private static PipeException connectFailure(String what, int e, PipeMode mode) {
-        String advice;
-        if (e == Errnos.ENOENT) {
-            advice = "no server has bound this name; start the server, or connect with a timeout to wait for it";
-        } else if (e == Errnos.ECONNREFUSED) {
-            advice = "a socket file is there but no server listens on it (the server exited)";
-        } else if (e == Errnos.EAGAIN) {
-            advice = "the server's accept backlog is full; retry later or raise PipeOptions.withAcceptBacklog";
-        } else if (e == Errnos.EACCES || e == Errnos.EPERM) {
-            advice = "the socket or its directory belongs to another user";
-        } else if (e == Errnos.EPROTOTYPE) {
-            advice = "the server uses the other PipeMode (this client asked for " + mode + ")";
-        } else {
-            advice = null;
-        }
-        return Errnos.exception(what, e, advice);
     }
 
     @Override

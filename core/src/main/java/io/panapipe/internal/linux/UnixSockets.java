@@ -100,6 +100,13 @@ final class UnixSockets {
         }
     }
 
+    /** Closes {@code fd}, ignoring errors, from a context without an errno segment (error paths). */
+    static void closeQuietly(int fd) {
+        try (Arena temp = Arena.ofConfined()) {
+            closeQuietly(temp.allocate(LibC.ERRNO_SIZE, LibC.ERRNO_ALIGN), fd);
+        }
+    }
+
     /** Closes {@code fd}, ignoring errors (error and clean-up paths). */
     static void closeQuietly(MemorySegment errno, int fd) {
         if (fd >= 0) {

@@ -1,24 +1,20 @@
 package io.panapipe.internal.linux;
 
-import io.panapipe.PipeMode;
 import io.panapipe.PipeOptions;
-import io.panapipe.bindings.linux.ucred;
 import io.panapipe.internal.ServerEndpoint;
 import io.panapipe.internal.Transport;
 import io.panapipe.internal.completion.IoGate;
 import io.panapipe.internal.completion.Operation;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
  * A listening AF_UNIX socket. {@code accept4(SOCK_NONBLOCK | SOCK_CLOEXEC)} on the calling
- * thread first; on {@code EAGAIN} an {@code IORING_OP_ACCEPT} with the same flags. With the
- * current-user-only policy (the default), a peer whose {@code SO_PEERCRED} uid differs from ours
- * is closed at once and the server keeps waiting (DESIGN rule 11).
+ * thread first; on {@code EAGAIN} an {@code IORING_OP_ACCEPT} with the same flags. Admission
+ * (the peer's uid, socket options) is {@link UnixEndpoints#admit}.
  */
 final class UringServer implements ServerEndpoint {
     private final IoUringEngine engine;
@@ -30,10 +26,8 @@ final class UringServer implements ServerEndpoint {
     private final int myUid = LibC.getuid();
 
     // Used by the accepting thread only (PipeServer serialises accepts).
-    private final Arena arena = Arena.ofShared();
-    private final MemorySegment errno = arena.allocate(LibC.ERRNO_SIZE, LibC.ERRNO_ALIGN);
-    private final MemorySegment cred = arena.allocate(ucred.layout());
-    private final MemorySegment scratch = arena.allocate(Integer.BYTES);
+    private final UnixEndpoints.AcceptScratch scratch = new UnixEndpoints.AcceptScratch();
+    private final MemorySegment errno = scratch.errno;
     private boolean released;
 
     UringServer(IoUringEngine engine, int fd, Path path, PipeOptions options) {
@@ -83,8 +77,7 @@ final class UringServer implements ServerEndpoint {
                 if (e == Errnos.EAGAIN || e == Errnos.EINTR || e == Errnos.ECONNABORTED) {
                     continue;
                 }
-                throw Errnos.exception("accept on " + path, e,
-                        e == Errnos.EMFILE || e == Errnos.ENFILE ? "too many open files; raise ulimit -n" : null);
+                throw Errnos.exception("accept on " + path, e, UnixEndpoints.acceptAdvice(e));
             }
             Transport t = admit(client);
             if (t != null) {
@@ -95,20 +88,12 @@ final class UringServer implements ServerEndpoint {
 
     /** Checks and configures an accepted socket; {@code null} if it was refused (and closed). */
     private Transport admit(int client) throws IOException {
+        if (!UnixEndpoints.admit(client, options, myUid, scratch)) {
+            return null;
+        }
         try {
-            if (options.currentUserOnly()) {
-                UnixSockets.peerCred(errno, client, cred, scratch);
-                if (ucred.uid(cred) != myUid) {
-                    UnixSockets.closeQuietly(errno, client); // another user: refuse quietly, keep serving
-                    return null;
-                }
-            }
-            UnixSockets.applyBufferSizes(errno, client, options, scratch);
-            if (options.mode() == PipeMode.MESSAGE) {
-                UnixSockets.enablePassCred(errno, client, scratch);
-            }
             return new UringTransport(engine, client, options.mode());
-        } catch (IOException | RuntimeException e) {
+        } catch (RuntimeException e) {
             UnixSockets.closeQuietly(errno, client);
             throw e;
         }
@@ -130,7 +115,7 @@ final class UringServer implements ServerEndpoint {
             Files.deleteIfExists(path);
         } finally {
             engine.table.release(acceptOp);
-            arena.close();
+            scratch.close();
         }
     }
 }

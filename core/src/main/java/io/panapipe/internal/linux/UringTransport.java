@@ -98,6 +98,11 @@ final class UringTransport implements Transport {
         return gate;
     }
 
+    @Override
+    public boolean lendsBuffersToKernel() {
+        return true; // an IORING_OP_RECV/SEND keeps the address until its CQE
+    }
+
     // ---- reads ---------------------------------------------------------------------------------
 
     @Override

@@ -32,6 +32,11 @@ final class NioTransport implements Transport {
     }
 
     @Override
+    public boolean lendsBuffersToKernel() {
+        return false; // the JDK moves the data inside the read/write call
+    }
+
+    @Override
     public int read(MemorySegment buf, long offset, int length, long timeoutNanos) throws IOException {
         ByteBuffer bb = buf.asSlice(offset, length).asByteBuffer();
         long deadline = System.nanoTime() + timeoutNanos;

@@ -59,6 +59,11 @@ final class NamedPipeTransport implements Transport {
     }
 
     @Override
+    public boolean lendsBuffersToKernel() {
+        return true; // an overlapped ReadFile/WriteFile keeps the address until its completion packet
+    }
+
+    @Override
     public int read(MemorySegment buf, long offset, int length, long timeoutNanos) throws IOException {
         long address = buf.address() + offset;
         long deadline = System.nanoTime() + timeoutNanos;
