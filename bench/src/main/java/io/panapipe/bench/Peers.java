@@ -13,10 +13,11 @@ public final class Peers {
     public static final String C = "c";
 
     /** Panapipe's own peers: ratios in the report are taken to the first of these present in a run. */
-    public static final List<String> PANAPIPE = List.of("panapipe-uring", "panapipe-nio");
+    public static final List<String> PANAPIPE = List.of("panapipe-epoll", "panapipe-uring", "panapipe-nio");
 
     private static final Map<String, Supplier<Transport>> ALL = new LinkedHashMap<>();
     static {
+        ALL.put("panapipe-epoll", () -> new PanapipeTransport("panapipe-epoll", engineOf("panapipe-epoll")));
         ALL.put("panapipe-uring", () -> new PanapipeTransport("panapipe-uring", engineOf("panapipe-uring")));
         ALL.put("panapipe-nio", () -> new PanapipeTransport("panapipe-nio", engineOf("panapipe-nio")));
         ALL.put("jdk-nio", JdkNioTransport::new);
@@ -33,6 +34,7 @@ public final class Peers {
      */
     public static String engineOf(String peer) {
         return switch (peer) {
+            case "panapipe-epoll" -> "epoll";
             case "panapipe-uring" -> "io_uring";
             case "panapipe-nio" -> "nio";
             default -> null;

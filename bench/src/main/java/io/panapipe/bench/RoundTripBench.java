@@ -39,7 +39,7 @@ public class RoundTripBench {
     public static final int BATCH = 200;
     private static final Duration BATCH_LIMIT = Duration.ofSeconds(30);
 
-    @Param({"panapipe-uring", "panapipe-nio", "jdk-nio", "junixsocket", "junixsocket-channel", "ipcsocket-jna", "ipcsocket-jni"})
+    @Param({"panapipe-epoll", "panapipe-uring", "panapipe-nio", "jdk-nio", "junixsocket", "junixsocket-channel", "ipcsocket-jna", "ipcsocket-jni"})
     public String peer;
 
     @Param({"1", "64", "4096", "65536"})

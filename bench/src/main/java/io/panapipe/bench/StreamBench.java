@@ -34,7 +34,7 @@ public class StreamBench {
     public static final int BATCH = 64;
     private static final Duration BATCH_LIMIT = Duration.ofSeconds(30);
 
-    @Param({"panapipe-uring", "panapipe-nio", "jdk-nio", "junixsocket", "junixsocket-channel", "ipcsocket-jna", "ipcsocket-jni"})
+    @Param({"panapipe-epoll", "panapipe-uring", "panapipe-nio", "jdk-nio", "junixsocket", "junixsocket-channel", "ipcsocket-jna", "ipcsocket-jni"})
     public String peer;
 
     @Param({"4096", "65536", "1048576"})

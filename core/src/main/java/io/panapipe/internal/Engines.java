@@ -1,5 +1,6 @@
 package io.panapipe.internal;
 
+import io.panapipe.internal.linux.EpollEngine;
 import io.panapipe.internal.linux.IoUringEngine;
 import io.panapipe.internal.nio.NioEngine;
 import io.panapipe.internal.windows.IocpEngine;
@@ -45,6 +46,13 @@ public final class Engines {
                 }
                 yield IoUringEngine.instance();
             }
+            case "epoll" -> {
+                String why = EpollEngine.unavailableReason();
+                if (why != null) {
+                    throw new IllegalStateException(PROPERTY + "=epoll, but " + why);
+                }
+                yield EpollEngine.instance();
+            }
             case "iocp" -> {
                 if (!Platform.isWindows()) {
                     throw new IllegalStateException(PROPERTY + "=iocp needs Windows");
@@ -52,7 +60,7 @@ public final class Engines {
                 yield IocpEngine.instance();
             }
             case "nio" -> NioEngine.instance();
-            default -> throw new IllegalArgumentException(PROPERTY + " must be auto, io_uring, iocp or nio, was " + name);
+            default -> throw new IllegalArgumentException(PROPERTY + " must be auto, epoll, io_uring, iocp or nio, was " + name);
         };
     }
 }

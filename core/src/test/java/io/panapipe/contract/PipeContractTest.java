@@ -645,10 +645,20 @@ class PipeContractTest {
         return virtual ? Thread.ofVirtual().start(r) : Thread.ofPlatform().start(r);
     }
 
+    /** A platform thread of the epoll engine waits inside poll(2): RUNNABLE, in its platform wait. */
+    private static boolean inNativeWait(Thread t) {
+        for (StackTraceElement e : t.getStackTrace()) {
+            if (e.getMethodName().equals("pollPlatform")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static void awaitBlocked(Thread t) throws InterruptedException {
         for (int i = 0; i < 200; i++) {
             Thread.State st = t.getState();
-            if (st == Thread.State.WAITING || st == Thread.State.TIMED_WAITING) {
+            if (st == Thread.State.WAITING || st == Thread.State.TIMED_WAITING || inNativeWait(t)) {
                 Thread.sleep(50); // and give it time to have submitted its operation
                 return;
             }

@@ -69,6 +69,12 @@ final class LibC {
     private static final MethodHandle MMAP = capturing(Linux.mmap$address(), Linux.mmap$descriptor());
     private static final MethodHandle MUNMAP = capturing(Linux.munmap$address(), Linux.munmap$descriptor());
     private static final MethodHandle EVENTFD = capturing(Linux.eventfd$address(), Linux.eventfd$descriptor());
+    private static final MethodHandle RECV_SEGMENT = capturing(Linux.recv$address(), Linux.recv$descriptor());
+    private static final MethodHandle SEND_SEGMENT = capturing(Linux.send$address(), Linux.send$descriptor());
+    private static final MethodHandle EPOLL_CREATE1 = capturing(Linux.epoll_create1$address(), Linux.epoll_create1$descriptor());
+    private static final MethodHandle EPOLL_CTL = capturing(Linux.epoll_ctl$address(), Linux.epoll_ctl$descriptor());
+    private static final MethodHandle EPOLL_WAIT = capturing(Linux.epoll_wait$address(), Linux.epoll_wait$descriptor());
+    private static final MethodHandle POLL = capturing(Linux.poll$address(), Linux.poll$descriptor());
     /** {@code write} without errno capture: used only to signal an eventfd, from any thread. */
     private static final MethodHandle WRITE_NO_ERRNO = LINKER.downcallHandle(Linux.write$address(),
             pointerAsLong(Linux.write$descriptor(), 1));
@@ -233,6 +239,60 @@ final class LibC {
     static int eventfd(MemorySegment errno, int initval, int flags) {
         try {
             return (int) EVENTFD.invokeExact(errno, initval, flags);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code recv} into a caller's segment passed as the argument: the linker keeps the segment's
+     * scope alive for the call (a shared arena cannot be closed meanwhile) and fails before the
+     * call if it is closed or confined to another thread (DESIGN rule 12).
+     */
+    static long recv(MemorySegment errno, int fd, MemorySegment buf, long length, int flags) {
+        try {
+            return (long) RECV_SEGMENT.invokeExact(errno, fd, buf, length, flags);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code send} from a caller's segment passed as the argument; see {@link #recv(MemorySegment, int, MemorySegment, long, int)}. */
+    static long send(MemorySegment errno, int fd, MemorySegment buf, long length, int flags) {
+        try {
+            return (long) SEND_SEGMENT.invokeExact(errno, fd, buf, length, flags);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int epollCreate1(MemorySegment errno, int flags) {
+        try {
+            return (int) EPOLL_CREATE1.invokeExact(errno, flags);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int epollCtl(MemorySegment errno, int epfd, int op, int fd, MemorySegment event) {
+        try {
+            return (int) EPOLL_CTL.invokeExact(errno, epfd, op, fd, event);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int epollWait(MemorySegment errno, int epfd, MemorySegment events, int maxEvents, int timeoutMillis) {
+        try {
+            return (int) EPOLL_WAIT.invokeExact(errno, epfd, events, maxEvents, timeoutMillis);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int poll(MemorySegment errno, MemorySegment fds, long count, int timeoutMillis) {
+        try {
+            return (int) POLL.invokeExact(errno, fds, count, timeoutMillis);
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -100,6 +100,16 @@ final class UnixSockets {
         }
     }
 
+    /** The process id of the peer of a connected socket ({@code SO_PEERCRED}). */
+    static long peerPid(int fd) throws IOException {
+        try (Arena temp = Arena.ofConfined()) {
+            MemorySegment errno = temp.allocate(LibC.ERRNO_SIZE, LibC.ERRNO_ALIGN);
+            MemorySegment cred = temp.allocate(ucred.layout());
+            peerCred(errno, fd, cred, temp.allocate(Integer.BYTES));
+            return ucred.pid(cred);
+        }
+    }
+
     /** Closes {@code fd}, ignoring errors, from a context without an errno segment (error paths). */
     static void closeQuietly(int fd) {
         try (Arena temp = Arena.ofConfined()) {

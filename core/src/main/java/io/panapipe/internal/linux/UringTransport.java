@@ -3,8 +3,6 @@ package io.panapipe.internal.linux;
 import io.panapipe.PipeException;
 import io.panapipe.PipeMode;
 import io.panapipe.bindings.linux.Linux;
-import io.panapipe.bindings.linux.msghdr;
-import io.panapipe.bindings.linux.ucred;
 import io.panapipe.internal.Transport;
 import io.panapipe.internal.completion.IoGate;
 import io.panapipe.internal.completion.Operation;
@@ -21,33 +19,14 @@ import java.util.Objects;
  * cancels on timeout, interrupt or close and always waits for the CQE before returning, so the
  * buffer is never reused while the kernel may still write to it.
  *
- * <h2>MESSAGE mode ({@code SOCK_SEQPACKET})</h2>
- * A SEQPACKET {@code recv} into a short buffer silently discards the rest of the message, so a
- * message is never received straight into the caller's buffer. Instead it is peeked with
- * {@code MSG_PEEK | MSG_TRUNC}, which copies what fits and returns the full length:
- * <ul>
- *   <li>it fits (the common case): the peeked bytes are already in place; the message is then
- *       dropped from the queue with a zero-length {@code recv} — two syscalls, one copy;</li>
- *   <li>it does not fit: it is received whole into a per-connection native reassembly buffer
- *       (grown on demand, freed at close) and handed out over the following reads, with
- *       {@link #isMessageComplete()} {@code false} until its last part.</li>
- * </ul>
- * Waiting for a message is an {@code IORING_OP_RECV} with the same peek flags: a cancelled wait
- * has consumed nothing, so no message is ever lost to a timeout.
- *
- * <p>SEQPACKET reports both an empty message and end of stream as 0. The socket has
- * {@code SO_PASSCRED} set, so every queued message, empty or not, carries an
- * {@code SCM_CREDENTIALS} control message; a 0 is an empty message if a {@code recvmsg} peek sees
- * one, and end of stream (-1) if it sees none. An empty message the peer sent just before closing
- * is therefore still delivered before the -1.
+ * <p>MESSAGE mode ({@code SOCK_SEQPACKET}) peeks at the next message and lets
+ * {@link SeqpacketReceiver} finish the read; waiting for a message is an {@code IORING_OP_RECV}
+ * with the same peek flags, so a cancelled wait has consumed nothing.
  */
 final class UringTransport implements Transport {
     private static final int MSG_DONTWAIT = Linux.MSG_DONTWAIT();
     private static final int MSG_NOSIGNAL = Linux.MSG_NOSIGNAL();
-    private static final int MSG_PEEK = Linux.MSG_PEEK();
-    private static final int MSG_TRUNC = Linux.MSG_TRUNC();
-    private static final int PEEK_FLAGS = MSG_PEEK | MSG_TRUNC;
-    private static final long CONTROL_SIZE = 64; // CMSG_SPACE(sizeof(struct ucred)) = 32, with room
+    private static final int PEEK_FLAGS = SeqpacketReceiver.PEEK_FLAGS;
 
     private final IoUringEngine engine;
     private final SubmissionQueue sq;
@@ -57,20 +36,13 @@ final class UringTransport implements Transport {
     private final Operation readOp;
     private final Operation writeOp;
 
-    // Native state of this connection: errno capture per calling context, and the recvmsg header
-    // used to tell an empty message from end of stream. One shared arena, freed in release().
+    // Native state of this connection: errno capture per calling context. One shared arena,
+    // freed in release().
     private final Arena arena = Arena.ofShared();
     private final MemorySegment readErrno;
     private final MemorySegment writeErrno;
-    private final MemorySegment msg;
-    private final MemorySegment control;
-
-    // Reader state (guarded by PipeChannel's read lock).
-    private boolean messageComplete = true;
-    private Arena reassemblyArena;
-    private MemorySegment reassembly;
-    private long reassemblyLength;
-    private long reassemblyPosition;
+    /** MESSAGE mode only (guarded by PipeChannel's read lock). */
+    private final SeqpacketReceiver messages;
 
     private volatile long peerPid = -1;
     private boolean released;
@@ -82,13 +54,7 @@ final class UringTransport implements Transport {
         this.mode = mode;
         this.readErrno = arena.allocate(LibC.ERRNO_SIZE, LibC.ERRNO_ALIGN);
         this.writeErrno = arena.allocate(LibC.ERRNO_SIZE, LibC.ERRNO_ALIGN);
-        if (mode == PipeMode.MESSAGE) {
-            this.msg = msghdr.allocate(arena);
-            this.control = arena.allocate(CONTROL_SIZE, 8);
-        } else {
-            this.msg = null;
-            this.control = null;
-        }
+        this.messages = mode == PipeMode.MESSAGE ? new SeqpacketReceiver(fd, readErrno, arena) : null;
         this.readOp = engine.table.allocate();
         this.writeOp = engine.table.allocate();
     }
@@ -165,8 +131,8 @@ final class UringTransport implements Transport {
 
     private int readMessage(MemorySegment buf, long offset, long address, int length, long timeoutNanos)
             throws IOException {
-        if (reassemblyPosition < reassemblyLength) {
-            return handOutReassembled(buf, offset, length);
+        if (messages.hasPending()) {
+            return messages.handOut(buf, offset, length);
         }
         long deadline = System.nanoTime() + timeoutNanos;
         for (;;) {
@@ -198,91 +164,18 @@ final class UringTransport implements Transport {
                         continue;
                     }
                     if (e == Errnos.ECONNRESET || e == Errnos.ENOTCONN) {
-                        messageComplete = true;
-                        return -1;
+                        return messages.endOfStream();
                     }
                     throw Errnos.exception("read", e);
                 }
             }
-            // n: full length of the next message (its first min(n, length) bytes are in buf), or 0.
-            if (n == 0) {
-                if (isEndOfStream()) {
-                    messageComplete = true;
-                    return -1;
-                }
-                consume(0);
-                messageComplete = true;
-                return 0;
-            }
-            if (n <= length) {
-                consume(0); // drop it: the bytes are already in place from the peek
-                messageComplete = true;
-                return (int) n;
-            }
-            return reassemble(buf, offset, length, n);
+            return messages.deliver(n, buf, offset, length);
         }
-    }
-
-    /** Dequeues the message at the head of the queue into {@code address} (0/0 to discard it). */
-    private long consume(long address) throws IOException {
-        long r = LibC.recv(readErrno, fd, address, address == 0 ? 0 : reassembly.byteSize(), MSG_DONTWAIT);
-        if (r < 0) {
-            throw Errnos.exception("read", LibC.errno(readErrno)); // cannot happen: we hold the read lock and peeked it
-        }
-        return r;
-    }
-
-    private int reassemble(MemorySegment buf, long offset, int length, long messageLength) throws IOException {
-        if (reassembly == null || reassembly.byteSize() < messageLength) {
-            freeReassembly();
-            long size = Math.max(messageLength, 64 * 1024);
-            reassemblyArena = Arena.ofShared();
-            reassembly = reassemblyArena.allocate(size, 64);
-        }
-        long got = consume(reassembly.address());
-        reassemblyLength = got;
-        reassemblyPosition = 0;
-        return handOutReassembled(buf, offset, length);
-    }
-
-    private int handOutReassembled(MemorySegment buf, long offset, int length) {
-        int n = (int) Math.min(length, reassemblyLength - reassemblyPosition);
-        MemorySegment.copy(reassembly, reassemblyPosition, buf, offset, n);
-        reassemblyPosition += n;
-        messageComplete = reassemblyPosition == reassemblyLength;
-        if (messageComplete) {
-            reassemblyPosition = reassemblyLength = 0;
-        }
-        return n;
-    }
-
-    /**
-     * After a SEQPACKET peek returned 0: whether that is end of stream rather than an empty
-     * message. Every queued message carries SCM_CREDENTIALS (SO_PASSCRED); end of stream has no
-     * message and so no control data.
-     */
-    private boolean isEndOfStream() throws IOException {
-        msghdr.msg_name(msg, MemorySegment.NULL);
-        msghdr.msg_namelen(msg, 0);
-        msghdr.msg_iov(msg, MemorySegment.NULL);
-        msghdr.msg_iovlen(msg, 0);
-        msghdr.msg_control(msg, control);
-        msghdr.msg_controllen(msg, CONTROL_SIZE);
-        msghdr.msg_flags(msg, 0);
-        long r = LibC.recvmsg(readErrno, fd, msg, MSG_PEEK | MSG_DONTWAIT);
-        if (r < 0) {
-            int e = LibC.errno(readErrno);
-            if (e == Errnos.ECONNRESET || e == Errnos.ENOTCONN) {
-                return true;
-            }
-            throw Errnos.exception("read", e);
-        }
-        return msghdr.msg_controllen(msg) == 0;
     }
 
     @Override
     public boolean isMessageComplete() {
-        return messageComplete;
+        return messages == null || messages.isMessageComplete();
     }
 
     // ---- writes --------------------------------------------------------------------------------
@@ -375,12 +268,7 @@ final class UringTransport implements Transport {
     public long peerProcessId() throws IOException {
         long pid = peerPid;
         if (pid < 0) {
-            try (Arena temp = Arena.ofConfined()) {
-                MemorySegment errno = temp.allocate(LibC.ERRNO_SIZE, LibC.ERRNO_ALIGN);
-                MemorySegment cred = temp.allocate(ucred.layout());
-                UnixSockets.peerCred(errno, fd, cred, temp.allocate(Integer.BYTES));
-                pid = ucred.pid(cred);
-            }
+            pid = UnixSockets.peerPid(fd);
             peerPid = pid;
         }
         return pid;
@@ -403,16 +291,10 @@ final class UringTransport implements Transport {
         } finally {
             engine.table.release(readOp);
             engine.table.release(writeOp);
-            freeReassembly();
+            if (messages != null) {
+                messages.free();
+            }
             arena.close();
-        }
-    }
-
-    private void freeReassembly() {
-        if (reassemblyArena != null) {
-            reassemblyArena.close();
-            reassemblyArena = null;
-            reassembly = null;
         }
     }
 

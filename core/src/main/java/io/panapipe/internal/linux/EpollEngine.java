@@ -1,0 +1,106 @@
+package io.panapipe.internal.linux;
+
+import io.panapipe.PipeException;
+import io.panapipe.PipeName;
+import io.panapipe.PipeOptions;
+import io.panapipe.internal.Engine;
+import io.panapipe.internal.Platform;
+import io.panapipe.internal.ServerEndpoint;
+import io.panapipe.internal.Transport;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+
+/**
+ * The Linux readiness engine: AF_UNIX sockets ({@code SOCK_STREAM} for BYTE,
+ * {@code SOCK_SEQPACKET} for MESSAGE) moved by plain non-blocking {@code recv}/{@code send} on the
+ * calling thread, waited for with epoll.
+ *
+ * <p>Why readiness rather than completions: the caller's segment is an argument of the downcall
+ * that moves the data, so the kernel never holds caller memory after a call returns (DESIGN rule
+ * 12) and no staging copy is needed; the data is copied by the thread that asked for it, not by a
+ * poller thread as io_uring's task work does; a connection is registered once, edge-triggered,
+ * so a wait costs no system call beyond the {@code recv} that found nothing; and epoll works in
+ * containers whose seccomp profile refuses {@code io_uring_setup}. Pieces: {@link EpollPollers}
+ * (virtual-thread sub-pollers and one platform master), {@link FdReadiness} (how a virtual or a
+ * platform thread waits), {@link SpinPolicy}, {@link EpollTransport}, {@link EpollServer}.
+ */
+public final class EpollEngine implements Engine {
+    /**
+     * Sub-pollers (system property {@code panapipe.epoll.pollers}; default: one per two cores, at
+     * least one).
+     */
+    static final int POLLERS = Math.max(1, Integer.getInteger("panapipe.epoll.pollers",
+            Math.max(1, Runtime.getRuntime().availableProcessors() / 2)));
+
+    private static final class Holder {
+        static final EpollEngine INSTANCE = create();
+    }
+
+    final EpollPollers pollers;
+
+    private EpollEngine(EpollPollers pollers) {
+        this.pollers = pollers;
+    }
+
+    /** Why this engine cannot run here, or {@code null}. */
+    public static String unavailableReason() {
+        return Platform.isLinux() ? null : "epoll needs Linux (os.name=" + System.getProperty("os.name") + ")";
+    }
+
+    /** The engine of this JVM, created on first use. */
+    public static EpollEngine instance() {
+        String why = unavailableReason();
+        if (why != null) {
+            throw new IllegalStateException(why);
+        }
+        return Holder.INSTANCE;
+    }
+
+    private static EpollEngine create() {
+        try {
+            return new EpollEngine(EpollPollers.start(POLLERS, "panapipe-epoll"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public String name() {
+        return "epoll";
+    }
+
+    @Override
+    public ServerEndpoint bind(PipeName name, PipeOptions options) throws IOException {
+        UnixEndpoints.Listening l = UnixEndpoints.bind(name, options);
+        try {
+            return new EpollServer(this, l.fd(), l.path(), options);
+        } catch (RuntimeException e) {
+            UnixSockets.closeQuietly(l.fd());
+            Files.deleteIfExists(l.path());
+            throw e;
+        }
+    }
+
+    @Override
+    public Transport connect(PipeName name, PipeOptions options) throws IOException {
+        int fd = UnixEndpoints.connect(name, options);
+        try {
+            return new EpollTransport(this, fd, options.mode());
+        } catch (RuntimeException e) {
+            UnixSockets.closeQuietly(fd);
+            throw e;
+        }
+    }
+
+    @Override
+    public boolean isBusy(PipeException e) {
+        return e.nativeCode() == Errnos.EAGAIN;
+    }
+
+    @Override
+    public boolean isAbsent(PipeException e) {
+        return e.nativeCode() == Errnos.ENOENT || e.nativeCode() == Errnos.ECONNREFUSED;
+    }
+}

@@ -1,0 +1,106 @@
+package io.panapipe.internal.linux;
+
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * When a reader that found no data may retry its non-blocking {@code recv} for a few microseconds
+ * before it parks (DESIGN rule 13: spin only where it pays).
+ *
+ * <p>A park costs wake-ups (a poller's, then the reader's) that dominate a request/response round
+ * trip between two idle cores; a short spin catches a reply that comes back within it. But a
+ * spinning thread holds a core, and a spinning virtual thread holds the carrier that the very
+ * thread it waits for may need. So a read spins only if all of these hold:
+ * <ul>
+ *   <li>spinning is on ({@code panapipe.spinMicros} &gt; 0; default {@value #DEFAULT_SPIN_MICROS} µs);</li>
+ *   <li>no thread woken by this engine is still waiting to run (under load there always is one,
+ *       so spinning switches itself off);</li>
+ *   <li>fewer than {@code max(1, cores / 2)} threads spin already;</li>
+ *   <li>spinning has recently paid off on this connection: each connection keeps a small credit,
+ *       raised when data came during a spin and cut when a spin ran out; at zero the connection
+ *       stops spinning and only re-probes every {@value #PROBE_INTERVAL}th wait.</li>
+ * </ul>
+ * The state a connection keeps is one {@code int} per reader ({@link #initialCredit()}),
+ * so nothing is allocated per call.
+ */
+final class SpinPolicy {
+    static final int DEFAULT_SPIN_MICROS = 20;
+    /** How long one spin may last, in nanoseconds; 0 = never spin. */
+    static final long SPIN_NANOS = spinNanos();
+    private static final int MAX_CREDIT = 16;
+    private static final int PAID = 1;
+    private static final int WASTED = 4;
+    private static final int PROBE_INTERVAL = 64;
+
+    private final AtomicInteger spinners = new AtomicInteger();
+    private final AtomicInteger wokenNotRun = new AtomicInteger();
+    private final int maxSpinners = Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
+
+    private static long spinNanos() {
+        // panapipe.uring.spinMicros is the name of the former fixed io_uring spin; still honoured.
+        String v = System.getProperty("panapipe.spinMicros", System.getProperty("panapipe.uring.spinMicros"));
+        long micros = DEFAULT_SPIN_MICROS;
+        if (v != null) {
+            try {
+                micros = Long.parseLong(v.trim());
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("panapipe.spinMicros must be a whole number of microseconds, was " + v);
+            }
+        }
+        return Math.max(0, micros) * 1_000;
+    }
+
+    /** The credit a new connection starts with: enough to find out whether spinning pays. */
+    static int initialCredit() {
+        return MAX_CREDIT / 2;
+    }
+
+    /**
+     * Asks to start a spin. On {@code true} the caller spins until {@link #SPIN_NANOS} pass or data
+     * comes, then calls {@link #release}; credit bookkeeping is up to the caller through
+     * {@link #paid}/{@link #wasted}.
+     *
+     * @param credit the connection's credit; {@code waits} its count of parks, for re-probing
+     */
+    boolean tryStart(int credit, int waits) {
+        if (SPIN_NANOS == 0 || wokenNotRun.get() > 0) {
+            return false;
+        }
+        if (credit <= 0 && (waits % PROBE_INTERVAL) != 0) {
+            return false;
+        }
+        for (;;) {
+            int n = spinners.get();
+            if (n >= maxSpinners) {
+                return false;
+            }
+            if (spinners.compareAndSet(n, n + 1)) {
+                return true;
+            }
+        }
+    }
+
+    /** Ends a spin started with {@link #tryStart}. */
+    void release() {
+        spinners.decrementAndGet();
+    }
+
+    /** The new credit after data came during a spin. */
+    static int paid(int credit) {
+        return Math.min(MAX_CREDIT, Math.max(credit, 0) + PAID);
+    }
+
+    /** The new credit after a spin ran out. */
+    static int wasted(int credit) {
+        return Math.max(0, credit - WASTED);
+    }
+
+    /** A poller is about to unpark a waiter (which will call {@link #ran} once it runs). */
+    void woke() {
+        wokenNotRun.incrementAndGet();
+    }
+
+    /** A waiter counted by {@link #woke} runs again. */
+    void ran() {
+        wokenNotRun.decrementAndGet();
+    }
+}
