@@ -31,6 +31,12 @@ public final class PipeChannel {
     private final Staging readStaging;
     private final Staging writeStaging;
     private boolean messageComplete = true;
+    // Bytes a staged read took from the kernel but has not yet handed to the caller: normally for
+    // a moment, until copied; longer only if the copy failed (the caller's arena was closed while
+    // the read waited), so that the next read delivers them instead of losing them.
+    private int heldOffset;
+    private int heldLength;
+    private boolean heldMessageComplete = true;
 
     public PipeChannel(Transport transport, PipeMode mode, int heapBufferSize) {
         this.transport = transport;
@@ -62,13 +68,17 @@ public final class PipeChannel {
                 if (dst.byteSize() == 0) {
                     return 0;
                 }
+                if (heldLength > 0) {
+                    return handOutHeld(dst, null, 0, (int) Math.min(dst.byteSize(), Integer.MAX_VALUE));
+                }
                 if (passThrough(dst)) {
                     n = transport.read(dst, 0, (int) Math.min(dst.byteSize(), Integer.MAX_VALUE), timeoutNanos);
                 } else {
                     MemorySegment buf = readStaging.get(dst.byteSize(), mode == PipeMode.MESSAGE);
                     n = transport.read(buf, 0, (int) Math.min(dst.byteSize(), buf.byteSize()), timeoutNanos);
                     if (n > 0) {
-                        MemorySegment.copy(buf, 0, dst, 0, n);
+                        hold(n);
+                        return handOutHeld(dst, null, 0, n);
                     }
                 }
                 messageComplete = transport.isMessageComplete();
@@ -95,10 +105,14 @@ public final class PipeChannel {
                 if (len == 0) {
                     return 0;
                 }
+                if (heldLength > 0) {
+                    return handOutHeld(null, a, off, len);
+                }
                 MemorySegment buf = readStaging.get(len, mode == PipeMode.MESSAGE);
                 n = transport.read(buf, 0, (int) Math.min(len, buf.byteSize()), timeoutNanos);
                 if (n > 0) {
-                    MemorySegment.copy(buf, ValueLayout.JAVA_BYTE, 0, a, off, n);
+                    hold(n);
+                    return handOutHeld(null, a, off, n);
                 }
                 messageComplete = transport.isMessageComplete();
             } finally {
@@ -111,6 +125,32 @@ public final class PipeChannel {
         } finally {
             readLock.unlock();
         }
+    }
+
+    /** Marks the first {@code n} bytes of the read staging buffer as received but not yet handed out. */
+    private void hold(int n) {
+        heldOffset = 0;
+        heldLength = n;
+        heldMessageComplete = transport.isMessageComplete();
+    }
+
+    /**
+     * Copies held bytes to the caller ({@code dst}, or {@code a} at {@code off} when {@code dst} is
+     * null). If the copy fails, e.g. with {@code IllegalStateException} because the destination's
+     * arena was closed meanwhile, the bytes stay held for the next read.
+     */
+    private int handOutHeld(MemorySegment dst, byte[] a, int off, int len) {
+        int n = Math.min(len, heldLength);
+        MemorySegment held = readStaging.segment;
+        if (dst != null) {
+            MemorySegment.copy(held, heldOffset, dst, 0, n);
+        } else {
+            MemorySegment.copy(held, ValueLayout.JAVA_BYTE, heldOffset, a, off, n);
+        }
+        heldOffset += n;
+        heldLength -= n;
+        messageComplete = heldLength == 0 && heldMessageComplete;
+        return n;
     }
 
     /** Writes all of {@code src} (one message in MESSAGE mode). */
