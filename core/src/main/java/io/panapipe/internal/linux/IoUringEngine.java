@@ -32,16 +32,6 @@ import java.nio.file.Files;
  * {@link UringServer}. Only the queues touch ring memory.
  */
 public final class IoUringEngine implements Engine {
-    /**
-     * How long a read retries its non-blocking {@code recv} before it parks, in nanoseconds
-     * (system property {@code panapipe.uring.spinMicros}, default 20; 0 turns it off). A parked
-     * read costs a submission through the poller (an eventfd wake-up if it sleeps) and two
-     * wake-ups when data comes (the poller's, then the owner's), which dominates a
-     * request/response round trip; a short spin catches replies that come back within it. The
-     * bound keeps idle connections idle.
-     */
-    static final long SPIN_NANOS = Math.max(0, Long.getLong("panapipe.uring.spinMicros", 20)) * 1_000;
-
     /** Ring sizes: SQEs are handed over at once, so a small SQ suffices; the CQ holds a completion
      *  (plus a cancel's) for every in-flight read, write and accept of 10,000+ connections. */
     static final int SQ_ENTRIES = 1024;
@@ -61,12 +51,14 @@ public final class IoUringEngine implements Engine {
     final Poller poller;
     /** One canceller for every operation of this engine: no per-call lambda. */
     final Canceller canceller;
+    /** Whether a read may spin before it parks ({@link SpinPolicy}); the poller reports its wake-ups to it. */
+    final SpinPolicy spin = new SpinPolicy();
 
     private IoUringEngine(Ring ring, String pollerName) {
         this.ring = ring;
         this.sq = ring.sq;
         this.table = new OperationTable();
-        this.poller = new Poller(ring, table, pollerName);
+        this.poller = new Poller(ring, table, spin, pollerName);
         this.canceller = this::cancel;
         poller.start();
     }

@@ -49,11 +49,12 @@ final class Poller implements Runnable, CompletionQueue.Handler, SubmissionQueue
      * before it sleeps, in nanoseconds (system property {@code panapipe.uring.pollerSpinMicros}).
      * A woken owner usually answers with a new request within microseconds; catching it here
      * saves the eventfd wake-up. Only after work, so an idle poller never spins. Default 0 (off):
-     * on a two-core machine it competes with the readers' own spin ({@link IoUringEngine#SPIN_NANOS})
+     * on a two-core machine it competes with the readers' own spin ({@link SpinPolicy})
      * for the cores; with that spin off it roughly halves a virtual-thread round trip.
      */
     static final long SPIN_NANOS = Math.max(0, Long.getLong("panapipe.uring.pollerSpinMicros", 0)) * 1_000;
     private static final VarHandle SLEEPING;
+    private final SpinPolicy spin;
 
     static {
         try {
@@ -78,7 +79,8 @@ final class Poller implements Runnable, CompletionQueue.Handler, SubmissionQueue
     private boolean wakeReadInFlight;
     private boolean wakeReadCancelled;
 
-    Poller(Ring ring, OperationTable table, String name) {
+    Poller(Ring ring, OperationTable table, SpinPolicy spin, String name) {
+        this.spin = spin;
         this.ring = ring;
         this.sq = ring.sq;
         this.table = table;
@@ -163,6 +165,7 @@ final class Poller implements Runnable, CompletionQueue.Handler, SubmissionQueue
         }
         Operation op = table.get(userData);
         if (op != null) {
+            spin.woke(); // its owner calls spin.ran() once its await returns
             op.complete(res, flags);
         }
     }

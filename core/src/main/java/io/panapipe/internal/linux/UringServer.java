@@ -53,7 +53,12 @@ final class UringServer implements ServerEndpoint {
                 acceptOp.arm();
                 engine.sq.accept(fd, UnixSockets.NONBLOCK_CLOEXEC, acceptOp.id());
                 long left = timeoutNanos < 0 ? Operation.NO_TIMEOUT : Math.max(0, deadline - System.nanoTime());
-                int outcome = acceptOp.await(left, engine.canceller, gate);
+                int outcome;
+                try {
+                    outcome = acceptOp.await(left, engine.canceller, gate);
+                } finally {
+                    engine.spin.ran();
+                }
                 int res = acceptOp.result();
                 if (res >= 0 && (outcome == Operation.CLOSED || outcome == Operation.INTERRUPTED)) {
                     UnixSockets.closeQuietly(errno, res); // a client that raced with close: not handed out

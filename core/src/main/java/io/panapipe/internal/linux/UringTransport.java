@@ -44,6 +44,10 @@ final class UringTransport implements Transport {
     /** MESSAGE mode only (guarded by PipeChannel's read lock). */
     private final SeqpacketReceiver messages;
 
+    // Reader-only spin bookkeeping (guarded by PipeChannel's read lock).
+    private int spinCredit = SpinPolicy.initialCredit();
+    private int waits;
+
     private volatile long peerPid = -1;
     private boolean released;
 
@@ -80,52 +84,77 @@ final class UringTransport implements Transport {
     }
 
     private int readBytes(long address, int length, long timeoutNanos) throws IOException {
-        long start = System.nanoTime();
-        long deadline = start + timeoutNanos;
-        long spinUntil = start + Math.min(IoUringEngine.SPIN_NANOS, timeoutNanos < 0 ? Long.MAX_VALUE : timeoutNanos);
-        for (;;) {
-            long n = LibC.recv(readErrno, fd, address, length, MSG_DONTWAIT);
-            if (n > 0) {
-                return (int) n;
-            }
-            if (n == 0) {
-                return -1; // orderly shutdown by the peer
-            }
-            int e = LibC.errno(readErrno);
-            if (e == Errnos.EAGAIN && spinning(spinUntil)) {
-                continue;
-            }
-            if (e == Errnos.EAGAIN) {
-                readOp.arm();
-                sq.recv(fd, address, length, 0, readOp.id());
-                int outcome = readOp.await(remaining(deadline, timeoutNanos), engine.canceller, gate);
-                int res = readOp.result();
-                if (isCancelled(res)) {
-                    if (outcome == Operation.COMPLETED) {
-                        continue; // not ours: e.g. the submitting carrier thread exited; try again
+        long deadline = System.nanoTime() + timeoutNanos;
+        long spinUntil = 0; // 0: not spinning (yet); -1: spun already in this call
+        try {
+            for (;;) {
+                long n = LibC.recv(readErrno, fd, address, length, MSG_DONTWAIT);
+                if (n >= 0) {
+                    if (spinUntil > 0) {
+                        spinCredit = SpinPolicy.paid(spinCredit);
                     }
-                    throw Operation.failure(outcome, "read");
+                    return n > 0 ? (int) n : -1; // 0: orderly shutdown by the peer
                 }
-                if (outcome == Operation.CLOSED || outcome == Operation.INTERRUPTED) {
-                    throw Operation.failure(outcome, "read"); // bytes that raced in go with the closing pipe
-                }
-                if (res > 0) {
-                    return res; // also after a timeout: bytes that raced with the cancel are delivered
-                }
-                if (res == 0) {
-                    return -1;
-                }
-                e = -res;
+                int e = LibC.errno(readErrno);
                 if (e == Errnos.EAGAIN) {
+                    if (spinUntil == 0 && engine.spin.tryStart(spinCredit, waits)) {
+                        spinUntil = System.nanoTime() + SpinPolicy.SPIN_NANOS;
+                    }
+                    if (spinUntil > 0) {
+                        if (System.nanoTime() - spinUntil < 0 && !gate.isClosing()
+                                && !Thread.currentThread().isInterrupted()) {
+                            Thread.onSpinWait();
+                            continue;
+                        }
+                        spinCredit = SpinPolicy.wasted(spinCredit);
+                        engine.spin.release();
+                        spinUntil = -1;
+                    }
+                    waits++;
+                    readOp.arm();
+                    sq.recv(fd, address, length, 0, readOp.id());
+                    int outcome = await(readOp, remaining(deadline, timeoutNanos));
+                    int res = readOp.result();
+                    if (isCancelled(res)) {
+                        if (outcome == Operation.COMPLETED) {
+                            continue; // not ours: e.g. the submitting carrier thread exited; try again
+                        }
+                        throw Operation.failure(outcome, "read");
+                    }
+                    if (outcome == Operation.CLOSED || outcome == Operation.INTERRUPTED) {
+                        throw Operation.failure(outcome, "read"); // bytes that raced in go with the closing pipe
+                    }
+                    if (res > 0) {
+                        return res; // also after a timeout: bytes that raced with the cancel are delivered
+                    }
+                    if (res == 0) {
+                        return -1;
+                    }
+                    e = -res;
+                    if (e == Errnos.EAGAIN) {
+                        continue;
+                    }
+                } else if (e == Errnos.EINTR) {
                     continue;
                 }
-            } else if (e == Errnos.EINTR) {
-                continue;
+                if (e == Errnos.ECONNRESET || e == Errnos.ENOTCONN) {
+                    return -1; // the peer died: end of stream
+                }
+                throw Errnos.exception("read", e);
             }
-            if (e == Errnos.ECONNRESET || e == Errnos.ENOTCONN) {
-                return -1; // the peer died: end of stream
+        } finally {
+            if (spinUntil > 0) {
+                engine.spin.release();
             }
-            throw Errnos.exception("read", e);
+        }
+    }
+
+    /** {@link Operation#await} for a submitted request, reporting to the spin policy that its owner runs again. */
+    private int await(Operation op, long timeoutNanos) {
+        try {
+            return op.await(timeoutNanos, engine.canceller, gate);
+        } finally {
+            engine.spin.ran();
         }
     }
 
@@ -142,7 +171,7 @@ final class UringTransport implements Transport {
                 if (e == Errnos.EAGAIN) {
                     readOp.arm();
                     sq.recv(fd, address, length, PEEK_FLAGS, readOp.id());
-                    int outcome = readOp.await(remaining(deadline, timeoutNanos), engine.canceller, gate);
+                    int outcome = await(readOp, remaining(deadline, timeoutNanos));
                     int res = readOp.result();
                     if (outcome == Operation.CLOSED || outcome == Operation.INTERRUPTED) {
                         throw Operation.failure(outcome, "read");
@@ -193,7 +222,7 @@ final class UringTransport implements Transport {
             if (e == Errnos.EAGAIN) {
                 writeOp.arm();
                 sq.send(fd, address, length, MSG_NOSIGNAL, writeOp.id());
-                int outcome = writeOp.await(remaining(deadline, timeoutNanos), engine.canceller, gate);
+                int outcome = await(writeOp, remaining(deadline, timeoutNanos));
                 int res = writeOp.result();
                 if (isCancelled(res)) {
                     if (outcome == Operation.COMPLETED) {
@@ -240,20 +269,6 @@ final class UringTransport implements Transport {
         }
         Objects.checkFromIndexSize(offset, length, buf.byteSize());
         return buf.address() + offset;
-    }
-
-    /**
-     * Whether to retry a non-blocking read once more before parking: a reply often arrives within
-     * microseconds, and a park costs several thread wake-ups (see {@link IoUringEngine#SPIN_NANOS}).
-     * Bounded in time, so an idle connection costs one short spin per read, not a busy loop; a
-     * closing pipe or an interrupted thread stops it at once.
-     */
-    private boolean spinning(long spinUntil) {
-        if (System.nanoTime() - spinUntil >= 0 || gate.isClosing() || Thread.currentThread().isInterrupted()) {
-            return false;
-        }
-        Thread.onSpinWait();
-        return true;
     }
 
     private static boolean isCancelled(int res) {
