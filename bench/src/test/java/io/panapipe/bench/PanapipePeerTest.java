@@ -15,11 +15,11 @@ import org.junit.jupiter.api.condition.OS;
 /**
  * A real round trip through the Panapipe peer of this JVM's engine, as the benchmarks drive it.
  * A JVM runs one engine, so the bench pom runs this class once per engine, each in its own fork
- * ({@code -Dpanapipe.engine=io_uring}, then {@code nio}); the default test run leaves it out.
+ * ({@code -Dpanapipe.engine=epoll}, {@code io_uring}, then {@code nio}); the default test run leaves it out.
  */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
 @DisabledOnOs(value = OS.WINDOWS, disabledReason = "the Linux engines over AF_UNIX")
-@EnabledIfSystemProperty(named = "panapipe.engine", matches = "io_uring|nio")
+@EnabledIfSystemProperty(named = "panapipe.engine", matches = "epoll|io_uring|nio")
 class PanapipePeerTest {
 
     static String peer() {

@@ -66,6 +66,11 @@ public final class EpollEngine implements Engine {
         }
     }
 
+    /** A separate engine with its own pollers, for tests. Its threads are daemons; it is never shut down. */
+    static EpollEngine createPrivate(int pollers) throws IOException {
+        return new EpollEngine(EpollPollers.start(pollers, "panapipe-epoll-private"));
+    }
+
     @Override
     public String name() {
         return "epoll";

@@ -38,6 +38,8 @@ final class EpollPollers {
     private final int masterFd;
     private final Thread master;
     private volatile Throwable failure;
+    /** Set by {@link #injectFailure} (tests): the sub-pollers throw it from their loop. */
+    private volatile Error poison;
 
     private EpollPollers(int count, String name) throws IOException {
         try (Arena temp = Arena.ofConfined()) {
@@ -92,6 +94,17 @@ final class EpollPollers {
         if (f != null) {
             throw new IOException("the epoll engine's poller failed (" + f + "); waits can no longer be woken, "
                     + "restart the program or choose another engine with -Dpanapipe.engine", f);
+        }
+    }
+
+    /**
+     * Makes every sub-poller thread die with {@code error} at its next round, as a bug in dispatch
+     * would: for tests of the failure path, which must then wake and fail every waiter.
+     */
+    void injectFailure(Error error) {
+        poison = error;
+        for (SubPoller s : subs) {
+            LockSupport.unpark(s.thread);
         }
     }
 
@@ -158,6 +171,10 @@ final class EpollPollers {
                 epoll_event.events(rearm, EPOLLIN | EPOLLONESHOT);
                 rearm.set(ValueLayout.JAVA_LONG_UNALIGNED, DATA_OFFSET, index);
                 for (;;) {
+                    Error injected = poison;
+                    if (injected != null) {
+                        throw injected;
+                    }
                     int n = LibC.epollWait(errno, epfd, events, MAX_EVENTS, 0); // never blocks
                     if (n < 0) {
                         int e = LibC.errno(errno);

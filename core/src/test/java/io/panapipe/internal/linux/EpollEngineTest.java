@@ -1,0 +1,170 @@
+package io.panapipe.internal.linux;
+
+import io.panapipe.PipeMode;
+import io.panapipe.PipeName;
+import io.panapipe.PipeOptions;
+import io.panapipe.internal.PipeChannel;
+import io.panapipe.internal.ServerEndpoint;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledOnOs;
+import org.junit.jupiter.api.condition.OS;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The epoll engine's own machinery: the readiness table, the spin policy, a dying poller. */
+@EnabledOnOs(OS.LINUX)
+class EpollEngineTest {
+
+    @Test
+    void aStaleKeyFindsNobodyAfterItsSlotIsReused() throws Exception {
+        EpollEngine engine = EpollEngine.createPrivate(1);
+        try (Arena arena = Arena.ofConfined()) {
+            FdReadiness first = new FdReadiness(engine.pollers, -1, arena);
+            long oldKey = first.key;
+            assertSame(first, engine.pollers.table.get(oldKey));
+            first.release();
+            assertNull(engine.pollers.table.get(oldKey), "removed");
+            FdReadiness second = new FdReadiness(engine.pollers, -1, arena);
+            assertEquals((int) oldKey, (int) second.key, "the slot is reused");
+            assertFalse(oldKey == second.key, "with a new generation");
+            assertNull(engine.pollers.table.get(oldKey), "an event queued for the closed socket finds nobody");
+            assertSame(second, engine.pollers.table.get(second.key));
+            second.release();
+            second.release(); // twice is harmless
+        }
+    }
+
+    @Test
+    void theTableGrowsPastItsFirstSize() throws Exception {
+        EpollEngine engine = EpollEngine.createPrivate(1);
+        try (Arena arena = Arena.ofConfined()) {
+            FdReadiness[] all = new FdReadiness[2000];
+            for (int i = 0; i < all.length; i++) {
+                all[i] = new FdReadiness(engine.pollers, -1, arena);
+            }
+            for (FdReadiness r : all) {
+                assertSame(r, engine.pollers.table.get(r.key));
+            }
+            for (FdReadiness r : all) {
+                r.release();
+                assertNull(engine.pollers.table.get(r.key));
+            }
+        }
+    }
+
+    @Test
+    void spinningStopsWhenItDoesNotPayAndWhileWokenThreadsWait() {
+        SpinPolicy p = new SpinPolicy();
+        int credit = SpinPolicy.initialCredit();
+        assertTrue(credit > 0);
+        if (SpinPolicy.SPIN_NANOS > 0) {
+            assertTrue(p.tryStart(credit, 1), "a new connection may try");
+            p.release();
+            p.woke();
+            assertFalse(p.tryStart(credit, 1), "a woken thread waits for a carrier: no spinning");
+            p.ran();
+            assertTrue(p.tryStart(credit, 1));
+            int cores = Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
+            int started = 1;
+            while (started < cores && p.tryStart(credit, 1)) {
+                started++;
+            }
+            assertFalse(p.tryStart(credit, 1), "no more spinners than half the cores");
+            for (int i = 0; i < started; i++) {
+                p.release();
+            }
+        }
+        while (credit > 0) {
+            credit = SpinPolicy.wasted(credit);
+        }
+        assertFalse(p.tryStart(credit, 1), "no credit: no spin");
+        assertEquals(SpinPolicy.SPIN_NANOS > 0, p.tryStart(credit, 64), "but a re-probe now and then");
+        if (SpinPolicy.SPIN_NANOS > 0) {
+            p.release();
+        }
+        assertTrue(SpinPolicy.paid(credit) > credit);
+        assertTrue(SpinPolicy.paid(Integer.MAX_VALUE - 1) <= 16, "credit is bounded");
+    }
+
+    @Test
+    void aDeadPollerFailsEveryWaiterAndEveryLaterWaitLoudly() throws Exception {
+        EpollEngine engine = EpollEngine.createPrivate(1);
+        PipeName name = PipeName.of("epoll-dead-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
+        ServerEndpoint server = engine.bind(name, PipeOptions.defaults());
+        try {
+            CompletableFuture<PipeChannel> accepted = CompletableFuture.supplyAsync(() -> {
+                try {
+                    server.gate().enter();
+                    try {
+                        return new PipeChannel(server.accept(TimeUnit.SECONDS.toNanos(10)), PipeMode.BYTE, 4096);
+                    } finally {
+                        server.gate().exit();
+                    }
+                } catch (IOException e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            PipeChannel client = new PipeChannel(engine.connect(name, PipeOptions.defaults()), PipeMode.BYTE, 4096);
+            PipeChannel served = accepted.get(10, TimeUnit.SECONDS);
+            try (Arena arena = Arena.ofShared()) {
+                MemorySegment buf = arena.allocate(16);
+                AtomicReference<Throwable> failure = new AtomicReference<>();
+                Thread reader = Thread.ofVirtual().start(() -> {
+                    try {
+                        served.read(buf, -1);
+                        failure.set(new AssertionError("the read returned"));
+                    } catch (Throwable t) {
+                        failure.set(t);
+                    }
+                });
+                for (int i = 0; i < 200 && reader.getState() != Thread.State.WAITING; i++) {
+                    Thread.sleep(10);
+                }
+                engine.pollers.injectFailure(new OutOfMemoryError("injected for the test"));
+                assertTrue(reader.join(Duration.ofSeconds(5)), "the waiting reader woke");
+                IOException e = assertInstanceOf(IOException.class, failure.get());
+                assertTrue(e.getMessage().contains("poller failed"), e.getMessage());
+                assertNotNull(e.getCause());
+                assertEquals("injected for the test", e.getCause().getMessage());
+                // A later wait fails at once instead of hanging.
+                CompletableFuture<Throwable> later = new CompletableFuture<>();
+                Thread.ofVirtual().start(() -> {
+                    try {
+                        served.read(buf, TimeUnit.SECONDS.toNanos(30));
+                        later.complete(null);
+                    } catch (Throwable t) {
+                        later.complete(t);
+                    }
+                });
+                assertInstanceOf(IOException.class, later.get(5, TimeUnit.SECONDS));
+                client.close();
+                served.close();
+            }
+        } finally {
+            server.gate().startClose();
+            server.release();
+        }
+    }
+
+    @Test
+    void autoPicksEpollOnLinuxAndABadNameIsRefused() {
+        assertNull(EpollEngine.unavailableReason());
+        assertInstanceOf(EpollEngine.class, io.panapipe.internal.Engines.choose("auto"));
+        assertThrows(IllegalArgumentException.class, () -> io.panapipe.internal.Engines.choose("bogus"));
+    }
+}
