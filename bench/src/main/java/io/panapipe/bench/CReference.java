@@ -114,9 +114,21 @@ public final class CReference {
         return Main.repoRoot().resolve("../shared").toAbsolutePath().normalize();
     }
 
+    /**
+     * Where uds_baseline.c may be: in the shared directory or its {@code tools/}; without
+     * {@code -Dpanapipe.shared.dir}, also in {@code shared/} one level further up (a git worktree
+     * under {@code <dir>/wt/NAME} beside the clone that has {@code shared/} next to it).
+     */
     static List<Path> candidates() {
-        Path shared = sharedDir();
-        return List.of(shared.resolve("uds_baseline.c"), shared.resolve("tools/uds_baseline.c"));
+        List<Path> dirs = new ArrayList<>(List.of(sharedDir()));
+        String prop = System.getProperty("panapipe.shared.dir");
+        if (prop == null || prop.isBlank()) dirs.add(Main.repoRoot().resolve("../../shared").toAbsolutePath().normalize());
+        List<Path> l = new ArrayList<>();
+        for (Path d : dirs) {
+            l.add(d.resolve("uds_baseline.c"));
+            l.add(d.resolve("tools/uds_baseline.c"));
+        }
+        return List.copyOf(l);
     }
 
     static Optional<Path> source() {

@@ -606,10 +606,17 @@ public final class Main {
         }
         double err = Json.num(pm.get("scoreError"));
         if (!Double.isNaN(err) && !unit.equals("ops/s")) b.append(" ± ").append(Report.fmt(err));
-        if (e.get("secondaryMetrics") instanceof Map<?, ?> sec && sec.get("gc.alloc.rate.norm") instanceof Map<?, ?> g) {
-            b.append(", alloc ").append(Report.fmt(Json.num(g.get("score")))).append(" B/op");
+        if (e.get("secondaryMetrics") instanceof Map<?, ?> sec) {
+            if (sec.get(CpuTimeProfiler.METRIC) instanceof Map<?, ?> c) {
+                double f = "ns/op".equals(c.get("scoreUnit")) ? 1e-3 : 1.0;
+                b.append(", CPU ").append(Report.fmt(Json.num(c.get("score")) * f)).append(" µs/op");
+            }
+            if (sec.get("gc.alloc.rate.norm") instanceof Map<?, ?> g) {
+                b.append(", alloc ").append(Report.fmt(Json.num(g.get("score")))).append(" B/op");
+            }
         }
         if (e.get("fields") instanceof Map<?, ?> f) {
+            if (f.containsKey("cpuUsPerReq")) b.append(", CPU ").append(f.get("cpuUsPerReq")).append(" µs/req");
             if (f.containsKey("p99us")) b.append(", p50 ").append(f.get("p50us")).append(" µs, p99 ").append(f.get("p99us")).append(" µs");
             if (f.containsKey("woke")) b.append(", woke ").append(f.get("wakes")).append(", wake median ").append(f.get("wakeMedianUs")).append(" µs");
             if (f.get("note") != null && !String.valueOf(f.get("note")).isEmpty()) b.append(" [").append(f.get("note")).append(']');
