@@ -430,8 +430,10 @@ public final class Report {
                 panels.add(head);
                 body.append(text(20, y, head, 15, "bold", "start"));
                 y += 12;
-                // The scale leaves room for the top of every error bar.
-                double max = list.stream().filter(Row::available).mapToDouble(r -> r.value + errorOf(r)).max().orElse(1);
+                // The scale leaves room for the top of an error bar up to twice the value; a longer one is cut
+                // at the edge of the plot (an arrow instead of a cap), so one noisy row does not flatten the rest.
+                double max = list.stream().filter(Row::available)
+                        .mapToDouble(r -> r.value + Math.min(errorOf(r), r.value)).max().orElse(1);
                 if (!(max > 0)) max = 1;
                 for (Row r : list) {
                     y += 22;
@@ -451,14 +453,19 @@ public final class Report {
                     if (err > 0) {
                         // JMH's 99.9% interval (the C rows: half the spread of their runs), as a whisker with caps.
                         int lo = (int) Math.max(labelW, Math.round(labelW + barMax * (r.value - err) / max));
-                        int hi = (int) Math.round(labelW + barMax * (r.value + err) / max);
+                        long top = Math.round(labelW + barMax * (r.value + err) / max);
+                        boolean cut = top > labelW + barMax;
+                        int hi = (int) Math.min(top, labelW + barMax);
                         int mid = y - 4;
+                        String endMark = cut
+                                ? String.format(Locale.ROOT, "<polyline fill=\"none\" points=\"%d,%d %d,%d %d,%d\"/>",
+                                        hi - 5, mid - 4, hi, mid, hi - 5, mid + 4)
+                                : String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>", hi, mid - 5, hi, mid + 5);
                         body.append(String.format(Locale.ROOT,
-                                "<g class=\"error-bar\" stroke=\"#222222\" stroke-width=\"1.2\"><title>± %s</title>"
+                                "<g class=\"error-bar\" stroke=\"#222222\" stroke-width=\"1.2\"><title>± %s%s</title>"
                                         + "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>"
-                                        + "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>"
-                                        + "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/></g>\n",
-                                fmt(err), lo, mid, hi, mid, lo, mid - 5, lo, mid + 5, hi, mid - 5, hi, mid + 5));
+                                        + "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>%s</g>\n",
+                                fmt(err), cut ? " (cut at the edge)" : "", lo, mid, hi, mid, lo, mid - 5, lo, mid + 5, endMark));
                         end = Math.max(end, hi);
                     }
                     String label = fmt(r.value) + (rt ? " µs" : " MiB/s")
@@ -478,7 +485,7 @@ public final class Report {
                 + "\" viewBox=\"0 0 " + width + " " + (y + 10) + "\" font-family=\"sans-serif\">\n"
                 + "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
                 + text(20, 26, title, 18, "bold", "start") + text(20, 46, sub, 11, "normal", "start")
-                + text(20, 62, "Whiskers: JMH's 99.9% confidence interval (C rows: half the spread of their runs)."
+                + text(20, 62, "Whiskers: JMH's 99.9% confidence interval (C rows: half the spread of their runs; an arrow: cut at the edge)."
                         + " CPU: process CPU µs per round trip, both ends.", 11, "normal", "start")
                 + body + "</svg>\n";
     }

@@ -128,6 +128,25 @@ class ReportTest {
     }
 
     @Test
+    void aWhiskerLongerThanTheValueIsCutAtTheEdgeAndDoesNotFlattenTheOtherBars() {
+        String json = """
+                [ {"benchmark": "x.RoundTripBench.roundTrip", "params": {"peer": "jdk-nio", "size": "64", "threads": "platform"},
+                   "primaryMetric": {"score": 10.0, "scoreError": 1.0, "scoreUnit": "us/op"}},
+                  {"benchmark": "x.RoundTripBench.roundTrip", "params": {"peer": "junixsocket", "size": "64", "threads": "platform"},
+                   "primaryMetric": {"score": 10.0, "scoreError": 30.0, "scoreUnit": "us/op"}} ]
+                """;
+        String svg = Report.fromJson(json).svg("T");
+        List<int[]> bars = svgParts(svg, "<rect x=\"(\\d+)\" y=\"\\d+\" width=\"(\\d+)\"");
+        List<int[]> errs = svgParts(svg, "<g class=\"error-bar\"[^>]*><title>[^<]*</title><line x1=\"(\\d+)\" y1=\"\\d+\" x2=\"(\\d+)\"");
+        assertEquals(2, bars.size(), svg);
+        assertEquals(bars.get(0)[1], bars.get(1)[1], "same value, same bar");
+        assertTrue(bars.get(0)[1] >= 200, "the scale is set by 2x the value, not by the 30 µs error: " + bars.get(0)[1]);
+        assertTrue(errs.get(1)[1] <= 960 - 190, "cut at the plot's edge: " + errs.get(1)[1]);
+        assertTrue(svg.contains("(cut at the edge)") && svg.contains("<polyline"), svg);
+        assertEquals(1, svg.split("cut at the edge\\)</title>", -1).length - 1, "only the long one is cut");
+    }
+
+    @Test
     void referenceIsTheDefaultEnginesPeer() {
         String json = """
                 [ {"benchmark": "panapipe.meta", "params": {"defaultEngine": "nio"}},
