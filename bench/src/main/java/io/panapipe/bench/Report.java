@@ -304,17 +304,21 @@ public final class Report {
         b.append("![Panapipe IPC comparison](").append(svgFile).append(")\n\n");
         List<Row> rt = pick(ROUND_TRIP, 64);
         if (!rt.isEmpty()) {
-            b.append("64 B round trip (µs, lower is better; ratio to C, same run):\n\n");
-            b.append("| peer | platform threads | virtual threads | alloc B/op (platform / virtual) |\n|---|---:|---:|---:|\n");
+            b.append("64 B round trip (µs, lower is better; ratio to the blocking C, same run; CPU: process CPU µs per round trip, both ends):\n\n");
+            b.append("| peer | platform threads | virtual threads | CPU µs/op (platform / virtual) | alloc B/op (platform / virtual) |\n"
+                    + "|---|---:|---:|---:|---:|\n");
             for (String peer : peersOf(rt)) {
                 Row pl = find(rt, peer, "platform");
                 Row vt = find(rt, peer, "virtual");
                 Row proc = find(rt, peer, "process");
                 if (proc != null) {
-                    b.append("| ").append(peer).append(" (two processes) | ").append(cell(proc, false)).append(" | – | – |\n");
+                    String kind = peer.equals(Peers.C_SPIN) ? " (two processes, busy-polling)" : " (two processes)";
+                    b.append("| ").append(peer).append(kind).append(" | ").append(cell(proc, false)).append(" | – | ")
+                            .append(cpu(proc)).append(" | – |\n");
                     continue;
                 }
                 b.append("| ").append(peer).append(" | ").append(cell(pl, true)).append(" | ").append(cell(vt, true))
+                        .append(" | ").append(cpu(pl)).append(" / ").append(cpu(vt))
                         .append(" | ").append(alloc(pl)).append(" / ").append(alloc(vt)).append(" |\n");
             }
             b.append('\n');
@@ -337,7 +341,7 @@ public final class Report {
         List<Row> many = rows.stream().filter(r -> r.kind.equals(MANY)).toList();
         if (!many.isEmpty()) {
             List<Integer> ns = many.stream().map(Row::size).distinct().sorted().toList();
-            b.append("Many connections (requests/s, 64 B request/echo, virtual-thread clients; p99 µs):\n\n| peer |");
+            b.append("Many connections (requests/s, 64 B request/echo, virtual-thread clients; p99 µs; CPU µs per request, client + server):\n\n| peer |");
             for (int n : ns) b.append(' ').append(n).append(" clients |");
             b.append("\n|---|");
             for (int ignored : ns) b.append("---:|");
@@ -347,7 +351,8 @@ public final class Report {
                 for (int n : ns) {
                     Row r = many.stream().filter(o -> o.peer.equals(peer) && o.size == n).findFirst().orElse(null);
                     String note = r == null ? "" : r.unavailable != null ? r.unavailable : r.fields.getOrDefault("note", "");
-                    b.append(' ').append(r == null || !r.available() ? "n/a" : fmt(r.value) + " (p99 " + fmt(Json.num(r.fields.get("p99us"))) + ")")
+                    b.append(' ').append(r == null || !r.available() ? "n/a" : fmt(r.value) + " (p99 " + fmt(Json.num(r.fields.get("p99us")))
+                                    + (Double.isNaN(r.cpuPerOp) ? "" : ", CPU " + fmt(r.cpuPerOp) + " µs/req") + ")")
                             .append(note.isEmpty() ? "" : " ⚠ " + mdCell(note)).append(" |");
                 }
                 b.append('\n');
@@ -401,6 +406,10 @@ public final class Report {
         if (c != null) rat.add(ratio(r, c) + " C");
         if (!rat.isEmpty()) s.append(" (").append(String.join(", ", rat)).append(')');
         return s.toString();
+    }
+
+    private static String cpu(Row r) {
+        return r == null || !r.available() || Double.isNaN(r.cpuPerOp) ? "–" : fmt(r.cpuPerOp);
     }
 
     private static String alloc(Row r) {

@@ -198,7 +198,10 @@ class ReportTest {
         assertTrue(s.contains("./run readme bench/results/full-x.json"), s);
         assertTrue(s.contains("](bench/results/full-x.md)") && s.contains("](bench/results/full-x.svg)"), s);
         assertTrue(s.contains("| panapipe-uring | – | 15.0 (") && s.contains("x C)"), s);
-        assertTrue(s.contains("| c (two processes) |"), s);
+        assertTrue(s.contains("| c (two processes) | 12.0 | – | 20.0 | – |"), s);
+        assertTrue(s.contains("| c-spin (two processes, busy-polling) | 4.00 | – | 8.00 | – |"), s);
+        assertTrue(s.contains("| jdk-nio | – | 30.0 (2.50x C) | – / 45.0 | – / 12.0 |"), s);
+        assertTrue(s.contains("50,000 (p99 200, CPU 30.5 µs/req)"), s);
         assertTrue(s.contains("64 KiB streaming") && s.contains("Many connections") && s.contains("Idle readers"), s);
     }
 }
