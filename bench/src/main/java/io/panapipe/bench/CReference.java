@@ -181,18 +181,29 @@ public final class CReference {
         return summarize(v, "us/op", mean(cpu));
     }
 
-    /** Mean throughput in MiB/s (the program's "MBps" is MiB per second) over {@code reps} runs. */
+    /**
+     * Mean throughput in MiB/s (the program's "MBps" is MiB per second) over {@code reps} runs; CPU µs
+     * per write of {@code chunk} bytes from {@code uds_spin rusage} around it (both processes, start
+     * included), NaN without uds_spin.
+     */
     public Result stream(int chunk, long totalMiB, int reps) {
         if (binary == null) return Result.no(unavailable);
         List<Double> v = new ArrayList<>();
+        List<Double> cpu = new ArrayList<>();
+        double writes = totalMiB * 1048576.0 / chunk;
         for (int i = 0; i < reps; i++) {
-            Output r = run("uds_baseline", List.of(binary.toString(), "stream", Integer.toString(chunk), Long.toString(totalMiB)), STREAM);
+            List<String> cmd = new ArrayList<>();
+            if (spinBinary != null) cmd.addAll(List.of(spinBinary.toString(), "rusage"));
+            cmd.addAll(List.of(binary.toString(), "stream", Integer.toString(chunk), Long.toString(totalMiB)));
+            Output r = run("uds_baseline", cmd, STREAM);
             if (r.error() != null) return Result.no(r.error());
             Matcher m = STREAM.matcher(r.text());
             m.find();
             v.add(Double.parseDouble(m.group(2)));
+            Matcher c = RUSAGE.matcher(r.text());
+            if (c.find()) cpu.add(Double.parseDouble(c.group(1)) / writes);
         }
-        return summarize(v, "MiB/s", Double.NaN);
+        return summarize(v, "MiB/s", cpu.size() == v.size() ? mean(cpu) : Double.NaN);
     }
 
     private static double mean(List<Double> v) {

@@ -144,8 +144,10 @@ class PeersTest {
                 assertTrue(!r.available() && !r.unavailable().isEmpty());
             }
             CReference.Result b = c.pingpong(64, 2000, 1);
+            CReference.Result st = c.stream(65536, 16, 1);
             if (c.unavailable() == null && c.spinUnavailable() == null) {
                 assertTrue(b.cpuPerOp() > 0, "the blocking row's CPU through uds_spin rusage: " + b.cpuPerOp());
+                assertTrue(st.cpuPerOp() > 0, "C streaming's CPU per write: " + st.cpuPerOp());
             }
         } finally {
             c.cleanup();
