@@ -130,6 +130,18 @@ public final class Main {
         return List.copyOf(props);
     }
 
+    /**
+     * Sets the {@code -D} properties in this JVM too, so the ones the orchestration itself reads
+     * ({@code panapipe.bench.caseLimitSeconds}, {@code panapipe.shared.dir}) work given the same way.
+     */
+    static void applyHere(List<String> props) {
+        for (String p : props) {
+            int eq = p.indexOf('=');
+            if (eq < 0) System.setProperty(p.substring(2), "");
+            else System.setProperty(p.substring(2, eq), p.substring(eq + 1));
+        }
+    }
+
     public static void main(String[] args) throws Exception {
         List<String> a = new ArrayList<>(List.of(args));
         try {
@@ -137,6 +149,7 @@ public final class Main {
         } catch (IllegalArgumentException e) {
             usage(e.getMessage());
         }
+        applyHere(properties);
         if (properties.stream().anyMatch(p -> p.startsWith("-D" + io.panapipe.internal.Engines.PROPERTY + "="))) {
             System.err.println("panapipe-bench: note: each Panapipe peer runs its own engine; -D"
                     + io.panapipe.internal.Engines.PROPERTY + " only changes the default engine (the ratio reference)");
@@ -205,7 +218,7 @@ public final class Main {
                        panapipe-bench report RESULT.json [DIR]    table and chart from a JSON result only
                        panapipe-bench readme RESULT.json          the Markdown section the top-level README quotes
                        panapipe-bench platform                    the platform report only
-                -Dname=value (any number, anywhere): passed to every JMH fork and harness child JVM,
+                -Dname=value (any number, anywhere): passed to every JMH fork and harness child JVM (and set here),
                                    e.g. ./run -Dpanapipe.uring.spinMicros=0 --case 'roundtrip/64/'
                 system properties: panapipe.shared.dir  where uds_baseline.c is (default <repo>/../shared)
                                    panapipe.bench.caseLimitSeconds  wall-clock limit of one JMH case (90 quick, 180 full)""");

@@ -29,6 +29,18 @@ class MainTest {
     }
 
     @Test
+    void propertiesAreSetInTheOrchestratingJvmToo() {
+        try {
+            Main.applyHere(List.of("-Dpanapipe.bench.test.a=1=2", "-Dpanapipe.bench.test.b"));
+            assertEquals("1=2", System.getProperty("panapipe.bench.test.a"));
+            assertEquals("", System.getProperty("panapipe.bench.test.b"));
+        } finally {
+            System.clearProperty("panapipe.bench.test.a");
+            System.clearProperty("panapipe.bench.test.b");
+        }
+    }
+
+    @Test
     void propertiesReachEveryForkAndChildJvmAndAPeersEngineWins() {
         Main.properties = List.of("-Dpanapipe.epoll.spin=off", "-Dpanapipe.engine=nio");
         String uring = Peers.PANAPIPE.get(0);
