@@ -25,6 +25,7 @@ import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.format.OutputFormatFactory;
 import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
+import org.openjdk.jmh.runner.options.Options;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
 import org.openjdk.jmh.runner.options.TimeValue;
 import org.openjdk.jmh.runner.options.VerboseMode;
@@ -78,12 +79,19 @@ public final class Main {
 
     static final List<String> THREADS = List.of("platform", "virtual");
 
+    /**
+     * The quick run: 64 B round trip and 64 KiB streaming for every peer, C blocking and spinning, and
+     * the headline (many/1000, idle/1000) for every Panapipe peer and the JDK.
+     */
     static List<Case> quickCases() {
         List<Case> l = new ArrayList<>();
         for (String p : Peers.javaPeers()) for (String t : THREADS) l.add(Case.of(Kind.ROUND_TRIP, p, 64, t));
         l.add(Case.of(Kind.C_ROUND_TRIP, Peers.C, 64, ""));
+        l.add(Case.of(Kind.C_ROUND_TRIP, Peers.C_SPIN, 64, ""));
         for (String p : Peers.javaPeers()) for (String t : THREADS) l.add(Case.of(Kind.STREAM, p, 65536, t));
         l.add(Case.of(Kind.C_STREAM, Peers.C, 65536, ""));
+        for (String p : Peers.headline()) l.add(Case.of(Kind.MANY, p, 1000, ""));
+        for (String p : Peers.headline()) l.add(Case.of(Kind.IDLE, p, 1000, ""));
         return l;
     }
 
@@ -92,6 +100,7 @@ public final class Main {
         for (int size : new int[] {1, 64, 4096, 65536}) {
             for (String p : Peers.javaPeers()) for (String t : THREADS) l.add(Case.of(Kind.ROUND_TRIP, p, size, t));
             l.add(Case.of(Kind.C_ROUND_TRIP, Peers.C, size, ""));
+            l.add(Case.of(Kind.C_ROUND_TRIP, Peers.C_SPIN, size, ""));
         }
         for (int size : new int[] {4096, 65536, 1048576}) {
             for (String p : Peers.javaPeers()) for (String t : THREADS) l.add(Case.of(Kind.STREAM, p, size, t));
@@ -102,8 +111,49 @@ public final class Main {
         return l;
     }
 
+    /**
+     * System properties given as {@code -Dname=value} arguments: every JMH fork and harness child JVM
+     * gets them (before a Panapipe peer's own {@code -Dpanapipe.engine}, which wins).
+     */
+    static volatile List<String> properties = List.of();
+
+    /** Takes the {@code -Dname[=value]} arguments out of {@code a} and returns them. */
+    static List<String> takeProperties(List<String> a) {
+        List<String> props = new ArrayList<>();
+        for (var it = a.iterator(); it.hasNext(); ) {
+            String s = it.next();
+            if (!s.startsWith("-D")) continue;
+            if (s.length() < 3 || s.charAt(2) == '=') throw new IllegalArgumentException("a system property needs a name: " + s);
+            props.add(s);
+            it.remove();
+        }
+        return List.copyOf(props);
+    }
+
+    /**
+     * Sets the {@code -D} properties in this JVM too, so the ones the orchestration itself reads
+     * ({@code panapipe.bench.caseLimitSeconds}, {@code panapipe.shared.dir}) work given the same way.
+     */
+    static void applyHere(List<String> props) {
+        for (String p : props) {
+            int eq = p.indexOf('=');
+            if (eq < 0) System.setProperty(p.substring(2), "");
+            else System.setProperty(p.substring(2, eq), p.substring(eq + 1));
+        }
+    }
+
     public static void main(String[] args) throws Exception {
         List<String> a = new ArrayList<>(List.of(args));
+        try {
+            properties = takeProperties(a);
+        } catch (IllegalArgumentException e) {
+            usage(e.getMessage());
+        }
+        applyHere(properties);
+        if (properties.stream().anyMatch(p -> p.startsWith("-D" + io.panapipe.internal.Engines.PROPERTY + "="))) {
+            System.err.println("panapipe-bench: note: each Panapipe peer runs its own engine; -D"
+                    + io.panapipe.internal.Engines.PROPERTY + " only changes the default engine (the ratio reference)");
+        }
         Path out = null;
         int o = a.indexOf("--out");
         if (o >= 0) {
@@ -168,6 +218,8 @@ public final class Main {
                        panapipe-bench report RESULT.json [DIR]    table and chart from a JSON result only
                        panapipe-bench readme RESULT.json          the Markdown section the top-level README quotes
                        panapipe-bench platform                    the platform report only
+                -Dname=value (any number, anywhere): passed to every JMH fork and harness child JVM (and set here),
+                                   e.g. ./run -Dpanapipe.uring.spinMicros=0 --case 'roundtrip/64/'
                 system properties: panapipe.shared.dir  where uds_baseline.c is (default <repo>/../shared)
                                    panapipe.bench.caseLimitSeconds  wall-clock limit of one JMH case (90 quick, 180 full)""");
         System.exit(error == null ? 0 : 2);
@@ -198,6 +250,9 @@ public final class Main {
         mp.put("run", runName + " (JMH: 1 fork, warmup " + s.warmups + " x " + s.warmupTime.toMillis()
                 + " ms, measurement " + s.measurements + " x " + s.measurementTime.toMillis()
                 + " ms; errors are JMH's 99.9% intervals)");
+        if (!properties.isEmpty()) mp.put("properties", String.join(" ", properties));
+        String engine = defaultEngine();
+        if (engine != null) mp.put("defaultEngine", engine);
         meta.put("params", mp);
         entries.add(meta);
         // JMH's first use of sun.misc.Unsafe prints a JDK warning on stderr: have it now, not mid-line.
@@ -245,7 +300,8 @@ public final class Main {
 
     // ---- JMH cases ----
 
-    private static Map<String, Object> jmh(Case k, Settings s, PrintStream log) throws Exception {
+    /** The JMH options of one case: one fork with {@link #jvmArgs}, GC and CPU-time profilers. */
+    static Options jmhOptions(Case k, Settings s) {
         boolean rt = k.kind == Kind.ROUND_TRIP;
         String bench = rt ? RoundTripBench.class.getName() + ".roundTrip" : StreamBench.class.getName() + ".write";
         ChainedOptionsBuilder ob = new OptionsBuilder()
@@ -262,8 +318,13 @@ public final class Main {
                 .timeout(TimeValue.seconds(40))
                 .shouldFailOnError(true);
         if (rt) ob.addProfiler(GCProfiler.class);
+        ob.addProfiler(CpuTimeProfiler.class);
+        return ob.build();
+    }
+
+    private static Map<String, Object> jmh(Case k, Settings s, PrintStream log) throws Exception {
         log.println("==== " + k.id() + " ====");
-        Runner runner = new Runner(ob.build(), OutputFormatFactory.createFormatInstance(log, VerboseMode.NORMAL));
+        Runner runner = new Runner(jmhOptions(k, s), OutputFormatFactory.createFormatInstance(log, VerboseMode.NORMAL));
         CompletableFuture<Collection<RunResult>> f = new CompletableFuture<>();
         Thread worker = Thread.ofPlatform().daemon().name("jmh").start(() -> {
             try {
@@ -300,12 +361,32 @@ public final class Main {
         return e;
     }
 
-    /** The fork's extra arguments: native access, and a Panapipe peer's engine (one engine per JVM). */
+    /**
+     * The extra arguments of a fork or child JVM that measures {@code peer}: native access, the
+     * {@code -D} properties given to this run, and a Panapipe peer's engine (one engine per JVM; last, so it wins).
+     */
     static String[] jvmArgs(String peer) {
         List<String> l = new ArrayList<>();
         l.add("--enable-native-access=ALL-UNNAMED");
+        l.addAll(properties);
         l.addAll(Peers.jvmArgs(peer));
         return l.toArray(String[]::new);
+    }
+
+    /** The engine a JVM with this run's properties picks on its own (asked of a child JVM), or null. */
+    static String defaultEngine() {
+        List<String> cmd = childJava(Peers.class.getName(), Peers.JDK);
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            StringBuilder out = new StringBuilder();
+            String line = ManyConnections.awaitLine(p, "ENGINE ", System.nanoTime() + TimeUnit.SECONDS.toNanos(20), out);
+            if (!p.waitFor(5, TimeUnit.SECONDS)) p.destroyForcibly();
+            if (line == null) return null;
+            String e = line.substring(7).trim();
+            return e.isEmpty() || e.startsWith("?") ? null : e;
+        } catch (IOException | InterruptedException e) {
+            return null;
+        }
     }
 
     private static Map<String, Object> metric(Result r) {
@@ -354,12 +435,13 @@ public final class Main {
     // ---- C reference ----
 
     private static Map<String, Object> cRun(CReference c, Case k, Settings s) {
-        if (c.unavailable() != null) return unavailable(k, c.unavailable());
         CReference.Result r;
         if (k.kind == Kind.C_ROUND_TRIP) {
-            // About a second per run at the sizes here (14-40 µs per round trip).
+            // About a second per run at the sizes here (14-40 µs per round trip); the spinning one stops
+            // after CReference.SPIN_MAX_SECONDS too.
             long iters = k.size >= 65536 ? 20_000 : 60_000;
-            r = c.pingpong(k.size, s.quick ? iters / 2 : iters, s.quick ? 3 : 5);
+            r = k.peer.equals(Peers.C_SPIN) ? c.spin(k.size, s.quick ? iters / 2 : iters, s.quick ? 3 : 5)
+                    : c.pingpong(k.size, s.quick ? iters / 2 : iters, s.quick ? 3 : 5);
         } else {
             long mib = Math.max(256, Math.min(4096, k.size / 16));
             r = c.stream(k.size, s.quick ? mib / 2 : mib, s.quick ? 3 : 5);
@@ -370,6 +452,10 @@ public final class Main {
         e.put("mode", "external");
         e.put("params", params(k));
         e.put("primaryMetric", Map.of("score", r.score(), "scoreError", r.error(), "scoreUnit", r.unit()));
+        if (!Double.isNaN(r.cpuPerOp())) {
+            e.put("secondaryMetrics", Map.of(CpuTimeProfiler.METRIC,
+                    Map.of("score", r.cpuPerOp(), "scoreError", Double.NaN, "scoreUnit", "us/op")));
+        }
         return e;
     }
 
@@ -403,7 +489,13 @@ public final class Main {
             client = new ProcessBuilder(cc).redirectErrorStream(true).start();
             StringBuilder clog = new StringBuilder();
             long limit = ManyConnections.CONNECT_PHASE_SECONDS + 5 + s.manySeconds + 5 + 20;
-            String line = ManyConnections.awaitLine(client, "RESULT", System.nanoTime() + TimeUnit.SECONDS.toNanos(limit), clog);
+            ProcessHandle sh = server.toHandle();
+            long[] serverCpu0 = {-1};
+            String line = ManyConnections.awaitLine(client, "RESULT", System.nanoTime() + TimeUnit.SECONDS.toNanos(limit), clog,
+                    l -> {
+                        if (l.equals("GO")) serverCpu0[0] = cpuNanos(sh);
+                    });
+            long serverCpu1 = cpuNanos(sh);
             log.println("==== " + k.id() + " ====\n" + clog + slog);
             if (line == null) return unavailable(k, "client did not report within " + limit + " s");
             Map<String, String> f = fields(line);
@@ -419,6 +511,7 @@ public final class Main {
             if (!"0".equals(f.get("ioErrors"))) notes.add(f.get("ioErrors") + " I/O errors");
             if (!"0".equals(f.get("connectErrors"))) notes.add(f.get("connectErrors") + " connect retries");
             f.put("note", String.join("; ", notes));
+            cpuPerRequest(f, serverCpu0[0], serverCpu1);
             return harnessEntry(k, Json.num(f.get("rps")), "req/s", f);
         } finally {
             for (Process p : new Process[] {client, server}) {
@@ -435,6 +528,26 @@ public final class Main {
             }
             Link.deleteTree(dir);
         }
+    }
+
+    /** A process's CPU time so far (all its threads), or -1 if the OS does not say. */
+    static long cpuNanos(ProcessHandle h) {
+        return h.info().totalCpuDuration().map(Duration::toNanos).orElse(-1L);
+    }
+
+    /**
+     * Adds CPU µs per request to a many/ result: the client JVM's own figure ({@code clientCpuMs}) and
+     * the server JVM's CPU time between the client's GO and its RESULT, each divided by the requests.
+     */
+    static void cpuPerRequest(Map<String, String> f, long serverCpu0, long serverCpu1) {
+        double requests = Json.num(f.get("requests"));
+        double client = Json.num(f.get("clientCpuMs")) * 1e3;
+        if (!(requests > 0) || Double.isNaN(client)) return;
+        f.put("clientCpuUsPerReq", String.format(Locale.ROOT, "%.2f", client / requests));
+        if (serverCpu0 < 0 || serverCpu1 < serverCpu0) return;
+        double server = (serverCpu1 - serverCpu0) / 1e3;
+        f.put("serverCpuUsPerReq", String.format(Locale.ROOT, "%.2f", server / requests));
+        f.put("cpuUsPerReq", String.format(Locale.ROOT, "%.2f", (client + server) / requests));
     }
 
     private static Map<String, Object> idle(Case k, Settings s, PrintStream log) throws Exception {
@@ -506,10 +619,17 @@ public final class Main {
         }
         double err = Json.num(pm.get("scoreError"));
         if (!Double.isNaN(err) && !unit.equals("ops/s")) b.append(" ± ").append(Report.fmt(err));
-        if (e.get("secondaryMetrics") instanceof Map<?, ?> sec && sec.get("gc.alloc.rate.norm") instanceof Map<?, ?> g) {
-            b.append(", alloc ").append(Report.fmt(Json.num(g.get("score")))).append(" B/op");
+        if (e.get("secondaryMetrics") instanceof Map<?, ?> sec) {
+            if (sec.get(CpuTimeProfiler.METRIC) instanceof Map<?, ?> c) {
+                double f = "ns/op".equals(c.get("scoreUnit")) ? 1e-3 : 1.0;
+                b.append(", CPU ").append(Report.fmt(Json.num(c.get("score")) * f)).append(" µs/op");
+            }
+            if (sec.get("gc.alloc.rate.norm") instanceof Map<?, ?> g) {
+                b.append(", alloc ").append(Report.fmt(Json.num(g.get("score")))).append(" B/op");
+            }
         }
         if (e.get("fields") instanceof Map<?, ?> f) {
+            if (f.containsKey("cpuUsPerReq")) b.append(", CPU ").append(f.get("cpuUsPerReq")).append(" µs/req");
             if (f.containsKey("p99us")) b.append(", p50 ").append(f.get("p50us")).append(" µs, p99 ").append(f.get("p99us")).append(" µs");
             if (f.containsKey("woke")) b.append(", woke ").append(f.get("wakes")).append(", wake median ").append(f.get("wakeMedianUs")).append(" µs");
             if (f.get("note") != null && !String.valueOf(f.get("note")).isEmpty()) b.append(" [").append(f.get("note")).append(']');

@@ -148,6 +148,11 @@ public final class ManyConnections {
         }
         boolean allIn = allConnected.await(CONNECT_PHASE_SECONDS + 5, TimeUnit.SECONDS);
         int nConnected = connected.get();
+        var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        // The orchestrator samples the server's CPU time when it sees this line, and again at RESULT.
+        System.out.println("GO");
+        System.out.flush();
+        long cpu0 = os.getProcessCpuTime();
         long t0 = System.nanoTime();
         stopAt.set(t0 + TimeUnit.SECONDS.toNanos(seconds));
         long before = requests.get();
@@ -161,13 +166,14 @@ public final class ManyConnections {
         }
         double elapsed = Math.min(System.nanoTime() - t0, TimeUnit.SECONDS.toNanos(seconds + 5)) / 1e9;
         long done = requests.get() - before;
+        double cpuMs = (os.getProcessCpuTime() - cpu0) / 1e6;
         double rps = done / Math.max(seconds, elapsed);
         System.out.println(String.format(Locale.ROOT,
                 "RESULT n=%d connected=%d allConnected=%b served=%d finished=%d requests=%d seconds=%.2f rps=%.1f "
-                        + "p50us=%.1f p99us=%.1f p999us=%.1f connectErrors=%d ioErrors=%d carriers=%d",
+                        + "p50us=%.1f p99us=%.1f p999us=%.1f connectErrors=%d ioErrors=%d carriers=%d clientCpuMs=%.1f",
                 n, nConnected, allIn, served.get(), finished, done, elapsed, rps,
                 h.quantile(0.50) / 1e3, h.quantile(0.99) / 1e3, h.quantile(0.999) / 1e3,
-                connectErrors.get(), ioErrors.get(), carriers()));
+                connectErrors.get(), ioErrors.get(), carriers(), cpuMs));
         System.out.flush();
         conns.forEach(Link::closeQuietly);
     }
@@ -179,6 +185,12 @@ public final class ManyConnections {
 
     /** Reads lines from a child until one starts with {@code prefix} or the deadline passes. */
     static String awaitLine(Process p, String prefix, long deadlineNanos, StringBuilder log) throws IOException {
+        return awaitLine(p, prefix, deadlineNanos, log, line -> { });
+    }
+
+    /** As above, and hands every line to {@code onLine} as it arrives (on the reading thread). */
+    static String awaitLine(Process p, String prefix, long deadlineNanos, StringBuilder log,
+                            java.util.function.Consumer<String> onLine) throws IOException {
         BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         String[] found = new String[1];
         Thread reader = Thread.ofPlatform().daemon().start(() -> {
@@ -188,6 +200,7 @@ public final class ManyConnections {
                     synchronized (log) {
                         log.append(line).append('\n');
                     }
+                    onLine.accept(line);
                     if (line.startsWith(prefix)) {
                         found[0] = line;
                         return;

@@ -24,9 +24,12 @@ public final class Report {
     static final String IDLE = "harness.Idle";
     static final String META = "panapipe.meta";
 
-    /** One result row, normalised: round trip in µs/op, streaming in MiB/s. */
+    /**
+     * One result row, normalised: round trip in µs/op, streaming in MiB/s; {@code cpuPerOp} is CPU µs
+     * per operation (round trip, write, or request of many/), NaN where unknown.
+     */
     public record Row(String kind, String peer, String threads, int size, double value, double error,
-                      double allocPerOp, String unavailable, Map<String, String> fields) {
+                      double allocPerOp, double cpuPerOp, String unavailable, Map<String, String> fields) {
         boolean available() { return unavailable == null && !Double.isNaN(value); }
         String label() { return threads.isEmpty() ? peer : peer + " (" + threads + ")"; }
     }
@@ -59,6 +62,7 @@ public final class Report {
             double value = Double.NaN;
             double error = Double.NaN;
             double alloc = Double.NaN;
+            double cpu = Double.NaN;
             Map<String, Object> pm = (Map<String, Object>) e.get("primaryMetric");
             if (pm != null) {
                 value = Json.num(pm.get("score"));
@@ -72,9 +76,13 @@ public final class Report {
             if (sec != null && sec.get("gc.alloc.rate.norm") instanceof Map<?, ?> g) {
                 alloc = Json.num(g.get("score"));
             }
+            if (sec != null && sec.get(CpuTimeProfiler.METRIC) instanceof Map<?, ?> c) {
+                cpu = Json.num(c.get("score")) * scale(ROUND_TRIP, String.valueOf(c.get("scoreUnit")), size);
+            }
             Map<String, String> fields = new LinkedHashMap<>();
             if (e.get("fields") instanceof Map<?, ?> fm) fm.forEach((k, v) -> fields.put(String.valueOf(k), String.valueOf(v)));
-            r.rows.add(new Row(kind, peer, threads, size, value, error, alloc, unavailable, fields));
+            if (kind.equals(MANY)) cpu = Json.num(fields.get("cpuUsPerReq"));
+            r.rows.add(new Row(kind, peer, threads, size, value, error, alloc, cpu, unavailable, fields));
         }
         return r;
     }
@@ -104,9 +112,20 @@ public final class Report {
 
     public Map<String, String> meta() { return meta; }
 
-    /** The Panapipe row for the same case, if any (panapipe-uring preferred). */
+    /**
+     * The Panapipe peer ratios are taken to: the default engine's peer of the run ({@code defaultEngine}
+     * in its meta), else the first of {@link Peers#PANAPIPE}.
+     */
+    String reference() {
+        return Peers.reference(meta.get("defaultEngine"));
+    }
+
+    /** The Panapipe row for the same case, if any: the {@link #reference()}'s, else the first other one present. */
     Row panapipeFor(Row r) {
-        for (String p : Peers.PANAPIPE) {
+        List<String> order = new ArrayList<>();
+        order.add(reference());
+        for (String p : Peers.PANAPIPE) if (!order.contains(p)) order.add(p);
+        for (String p : order) {
             for (Row o : rows) {
                 if (o.kind.equals(r.kind) && o.size == r.size && o.peer.equals(p) && o.threads.equals(r.threads)
                         && o.available()) return o;
@@ -115,10 +134,19 @@ public final class Report {
         return null;
     }
 
-    /** The C row for the same kind and size, if any. */
+    /** The blocking C row for the same kind and size, if any. */
     Row cFor(Row r) {
+        return cFor(r, Peers.C);
+    }
+
+    /** The busy-polling C row for the same kind and size, if any. */
+    Row cSpinFor(Row r) {
+        return cFor(r, Peers.C_SPIN);
+    }
+
+    private Row cFor(Row r, String c) {
         for (Row o : rows) {
-            if (o.kind.equals(r.kind) && o.size == r.size && o.peer.equals(Peers.C) && o.available()) return o;
+            if (o.kind.equals(r.kind) && o.size == r.size && o.peer.equals(c) && o.available()) return o;
         }
         return null;
     }
@@ -154,6 +182,7 @@ public final class Report {
     static int peerOrder(Row r) {
         if (Peers.PANAPIPE.contains(r.peer)) return Peers.PANAPIPE.indexOf(r.peer);
         if (r.peer.equals(Peers.C)) return 1000;
+        if (r.peer.equals(Peers.C_SPIN)) return 1001;
         int i = Peers.javaPeers().indexOf(r.peer);
         return 10 + (i < 0 ? 500 : i);
     }
@@ -167,22 +196,33 @@ public final class Report {
         b.append("- JDK: ").append(meta.getOrDefault("jdk", "?")).append('\n');
         b.append("- Date: ").append(meta.getOrDefault("date", "?")).append('\n');
         if (meta.containsKey("run")) b.append("- Run: ").append(meta.get("run")).append('\n');
+        if (meta.containsKey("properties")) b.append("- System properties of every fork and child JVM: `")
+                .append(meta.get("properties")).append("`\n");
+        b.append("- Panapipe reference (\"vs Panapipe\"): ").append(reference())
+                .append(meta.containsKey("defaultEngine") ? " (the default engine here: " + meta.get("defaultEngine") + ")" : "")
+                .append('\n');
+        b.append("- CPU: process CPU time (user + system, every thread of both ends) per operation: JMH forks hold both ends;"
+                + " C rows add both processes; many/ adds the client and server JVMs\n");
         b.append('\n');
 
         Map<Integer, List<Row>> rt = bySize(ROUND_TRIP);
         for (var e : rt.entrySet()) {
             b.append("## Round trip, ").append(sizeLabel(e.getKey())).append(" (µs per round trip, lower is better)\n\n");
-            b.append("Ratios are this row's time ÷ the reference's time (1.30x = 30% slower than the reference).\n\n");
-            b.append("| peer | threads | µs/op | ± | alloc B/op | vs Panapipe | vs C |\n|---|---|---:|---:|---:|---:|---:|\n");
+            b.append("Ratios are this row's time ÷ the reference's time (1.30x = 30% slower than the reference);"
+                    + " C is blocking, C spin busy-polls.\n\n");
+            b.append("| peer | threads | µs/op | ± | CPU µs/op | alloc B/op | vs Panapipe | vs C | vs C spin |\n"
+                    + "|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
             for (Row r : e.getValue()) {
                 if (!r.available()) {
                     b.append("| ").append(r.peer).append(" | ").append(r.threads).append(" | not available: ")
-                            .append(mdCell(r.unavailable)).append(" | | | | |\n");
+                            .append(mdCell(r.unavailable)).append(" | | | | | | |\n");
                     continue;
                 }
                 b.append("| ").append(r.peer).append(" | ").append(r.threads).append(" | ").append(fmt(r.value))
-                        .append(" | ").append(fmt(r.error)).append(" | ").append(fmt(r.allocPerOp))
-                        .append(" | ").append(ratio(r, panapipeFor(r))).append(" | ").append(ratio(r, cFor(r))).append(" |\n");
+                        .append(" | ").append(fmt(r.error)).append(" | ").append(fmt(r.cpuPerOp))
+                        .append(" | ").append(fmt(r.allocPerOp))
+                        .append(" | ").append(ratio(r, panapipeFor(r))).append(" | ").append(ratio(r, cFor(r)))
+                        .append(" | ").append(ratio(r, cSpinFor(r))).append(" |\n");
             }
             b.append('\n');
         }
@@ -190,15 +230,16 @@ public final class Report {
         for (var e : st.entrySet()) {
             b.append("## Streaming, ").append(sizeLabel(e.getKey())).append(" writes (MiB/s, higher is better)\n\n");
             b.append("Ratios are this row's throughput ÷ the reference's (0.90x = 10% less than the reference).\n\n");
-            b.append("| peer | threads | MiB/s | ± | vs Panapipe | vs C |\n|---|---|---:|---:|---:|---:|\n");
+            b.append("| peer | threads | MiB/s | ± | CPU µs/write | vs Panapipe | vs C |\n|---|---|---:|---:|---:|---:|---:|\n");
             for (Row r : e.getValue()) {
                 if (!r.available()) {
                     b.append("| ").append(r.peer).append(" | ").append(r.threads).append(" | not available: ")
-                            .append(mdCell(r.unavailable)).append(" | | | |\n");
+                            .append(mdCell(r.unavailable)).append(" | | | | |\n");
                     continue;
                 }
                 b.append("| ").append(r.peer).append(" | ").append(r.threads).append(" | ").append(fmt(r.value))
-                        .append(" | ").append(fmt(r.error)).append(" | ").append(ratio(r, panapipeFor(r)))
+                        .append(" | ").append(fmt(r.error)).append(" | ").append(fmt(r.cpuPerOp))
+                        .append(" | ").append(ratio(r, panapipeFor(r)))
                         .append(" | ").append(ratio(r, cFor(r))).append(" |\n");
             }
             b.append('\n');
@@ -207,12 +248,17 @@ public final class Report {
                 Comparator.comparingInt(Row::size).thenComparingInt(Report::peerOrder)).toList();
         if (!many.isEmpty()) {
             b.append("## Many connections (virtual-thread clients, 64 B requests, one server with a virtual thread per connection)\n\n");
-            b.append("| peer | clients | connected | answered | requests/s | p50 µs | p99 µs | p99.9 µs | note |\n|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
+            b.append("CPU µs/req: the client and the server JVM's CPU time over the measured window ÷ requests"
+                    + " (client + server).\n\n");
+            b.append("| peer | clients | connected | answered | requests/s | CPU µs/req | p50 µs | p99 µs | p99.9 µs | note |\n"
+                    + "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
             for (Row r : many) {
                 Map<String, String> f = r.fields;
+                String cpu = fmt(r.cpuPerOp) + (f.containsKey("serverCpuUsPerReq")
+                        ? " (" + fmt(Json.num(f.get("clientCpuUsPerReq"))) + " + " + fmt(Json.num(f.get("serverCpuUsPerReq"))) + ")" : "");
                 b.append("| ").append(r.peer).append(" | ").append(r.size).append(" | ")
                         .append(f.getOrDefault("connected", "–")).append(" | ").append(f.getOrDefault("served", "–"))
-                        .append(" | ").append(fmt(r.value)).append(" | ")
+                        .append(" | ").append(fmt(r.value)).append(" | ").append(cpu).append(" | ")
                         .append(fmt(Json.num(f.get("p50us")))).append(" | ").append(fmt(Json.num(f.get("p99us"))))
                         .append(" | ").append(fmt(Json.num(f.get("p999us")))).append(" | ")
                         .append(mdCell(r.unavailable != null ? r.unavailable : f.getOrDefault("note", ""))).append(" |\n");
@@ -258,24 +304,28 @@ public final class Report {
         b.append("![Panapipe IPC comparison](").append(svgFile).append(")\n\n");
         List<Row> rt = pick(ROUND_TRIP, 64);
         if (!rt.isEmpty()) {
-            b.append("64 B round trip (µs, lower is better; ratio to C, same run):\n\n");
-            b.append("| peer | platform threads | virtual threads | alloc B/op (platform / virtual) |\n|---|---:|---:|---:|\n");
+            b.append("64 B round trip (µs, lower is better; ratio to the blocking C, same run; CPU: process CPU µs per round trip, both ends):\n\n");
+            b.append("| peer | platform threads | virtual threads | CPU µs/op (platform / virtual) | alloc B/op (platform / virtual) |\n"
+                    + "|---|---:|---:|---:|---:|\n");
             for (String peer : peersOf(rt)) {
                 Row pl = find(rt, peer, "platform");
                 Row vt = find(rt, peer, "virtual");
                 Row proc = find(rt, peer, "process");
                 if (proc != null) {
-                    b.append("| ").append(peer).append(" (two processes) | ").append(cell(proc, false)).append(" | – | – |\n");
+                    String kind = peer.equals(Peers.C_SPIN) ? " (two processes, busy-polling)" : " (two processes)";
+                    b.append("| ").append(peer).append(kind).append(" | ").append(cell(proc, false)).append(" | – | ")
+                            .append(cpu(proc)).append(" | – |\n");
                     continue;
                 }
                 b.append("| ").append(peer).append(" | ").append(cell(pl, true)).append(" | ").append(cell(vt, true))
+                        .append(" | ").append(cpu(pl)).append(" / ").append(cpu(vt))
                         .append(" | ").append(alloc(pl)).append(" / ").append(alloc(vt)).append(" |\n");
             }
             b.append('\n');
         }
         List<Row> st = pick(STREAM, 65536);
         if (!st.isEmpty()) {
-            b.append("64 KiB streaming writes (MiB/s, higher is better; ratios to panapipe-uring and to C):\n\n");
+            b.append("64 KiB streaming writes (MiB/s, higher is better; ratios to ").append(reference()).append(" and to C):\n\n");
             b.append("| peer | platform threads | virtual threads |\n|---|---:|---:|\n");
             for (String peer : peersOf(st)) {
                 Row proc = find(st, peer, "process");
@@ -291,7 +341,7 @@ public final class Report {
         List<Row> many = rows.stream().filter(r -> r.kind.equals(MANY)).toList();
         if (!many.isEmpty()) {
             List<Integer> ns = many.stream().map(Row::size).distinct().sorted().toList();
-            b.append("Many connections (requests/s, 64 B request/echo, virtual-thread clients; p99 µs):\n\n| peer |");
+            b.append("Many connections (requests/s, 64 B request/echo, virtual-thread clients; p99 µs; CPU µs per request, client + server):\n\n| peer |");
             for (int n : ns) b.append(' ').append(n).append(" clients |");
             b.append("\n|---|");
             for (int ignored : ns) b.append("---:|");
@@ -301,7 +351,8 @@ public final class Report {
                 for (int n : ns) {
                     Row r = many.stream().filter(o -> o.peer.equals(peer) && o.size == n).findFirst().orElse(null);
                     String note = r == null ? "" : r.unavailable != null ? r.unavailable : r.fields.getOrDefault("note", "");
-                    b.append(' ').append(r == null || !r.available() ? "n/a" : fmt(r.value) + " (p99 " + fmt(Json.num(r.fields.get("p99us"))) + ")")
+                    b.append(' ').append(r == null || !r.available() ? "n/a" : fmt(r.value) + " (p99 " + fmt(Json.num(r.fields.get("p99us")))
+                                    + (Double.isNaN(r.cpuPerOp) ? "" : ", CPU " + fmt(r.cpuPerOp) + " µs/req") + ")")
                             .append(note.isEmpty() ? "" : " ⚠ " + mdCell(note)).append(" |");
                 }
                 b.append('\n');
@@ -357,6 +408,10 @@ public final class Report {
         return s.toString();
     }
 
+    private static String cpu(Row r) {
+        return r == null || !r.available() || Double.isNaN(r.cpuPerOp) ? "–" : fmt(r.cpuPerOp);
+    }
+
     private static String alloc(Row r) {
         return r == null || !r.available() || Double.isNaN(r.allocPerOp) ? "–" : fmt(r.allocPerOp);
     }
@@ -370,7 +425,7 @@ public final class Report {
         List<String> panels = new ArrayList<>();
         int width = 960;
         int labelW = 260;
-        int barMax = width - labelW - 140;
+        int barMax = width - labelW - 190; // room for the value, its CPU time and the top of an error bar
         int y = 84;
         StringBuilder body = new StringBuilder();
         List<Map.Entry<String, Map<Integer, List<Row>>>> sections = List.of(
@@ -384,7 +439,11 @@ public final class Report {
                 panels.add(head);
                 body.append(text(20, y, head, 15, "bold", "start"));
                 y += 12;
-                double max = list.stream().filter(Row::available).mapToDouble(Row::value).max().orElse(1);
+                // The scale leaves room for the top of an error bar up to twice the value; a longer one is cut
+                // at the edge of the plot (an arrow instead of a cap), so one noisy row does not flatten the rest.
+                double max = list.stream().filter(Row::available)
+                        .mapToDouble(r -> r.value + Math.min(errorOf(r), r.value)).max().orElse(1);
+                if (!(max > 0)) max = 1;
                 for (Row r : list) {
                     y += 22;
                     body.append(text(labelW - 8, y, r.label(), 12, "normal", "end"));
@@ -393,10 +452,34 @@ public final class Report {
                         continue;
                     }
                     int w = (int) Math.max(1, Math.round(barMax * r.value / max));
+                    String tip = fmt(r.value) + (errorOf(r) > 0 ? " ± " + fmt(r.error) : "")
+                            + (Double.isNaN(r.cpuPerOp) ? "" : ", CPU " + fmt(r.cpuPerOp) + " µs/op");
                     body.append(String.format(Locale.ROOT,
                             "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"16\" fill=\"%s\"><title>%s: %s</title></rect>\n",
-                            labelW, y - 12, w, color(r), esc(r.label()), fmt(r.value)));
-                    body.append(text(labelW + w + 6, y, fmt(r.value) + (rt ? " µs" : " MiB/s"), 12, "normal", "start"));
+                            labelW, y - 12, w, color(r), esc(r.label()), esc(tip)));
+                    int end = labelW + w;
+                    double err = errorOf(r);
+                    if (err > 0) {
+                        // JMH's 99.9% interval (the C rows: half the spread of their runs), as a whisker with caps.
+                        int lo = (int) Math.max(labelW, Math.round(labelW + barMax * (r.value - err) / max));
+                        long top = Math.round(labelW + barMax * (r.value + err) / max);
+                        boolean cut = top > labelW + barMax;
+                        int hi = (int) Math.min(top, labelW + barMax);
+                        int mid = y - 4;
+                        String endMark = cut
+                                ? String.format(Locale.ROOT, "<polyline fill=\"none\" points=\"%d,%d %d,%d %d,%d\"/>",
+                                        hi - 5, mid - 4, hi, mid, hi - 5, mid + 4)
+                                : String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>", hi, mid - 5, hi, mid + 5);
+                        body.append(String.format(Locale.ROOT,
+                                "<g class=\"error-bar\" stroke=\"#222222\" stroke-width=\"1.2\"><title>± %s%s</title>"
+                                        + "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>"
+                                        + "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>%s</g>\n",
+                                fmt(err), cut ? " (cut at the edge)" : "", lo, mid, hi, mid, lo, mid - 5, lo, mid + 5, endMark));
+                        end = Math.max(end, hi);
+                    }
+                    String label = fmt(r.value) + (rt ? " µs" : " MiB/s")
+                            + (rt && !Double.isNaN(r.cpuPerOp) ? " · CPU " + fmt(r.cpuPerOp) : "");
+                    body.append(text(end + 6, y, label, 12, "normal", "start"));
                 }
                 y += 36;
             }
@@ -411,11 +494,19 @@ public final class Report {
                 + "\" viewBox=\"0 0 " + width + " " + (y + 10) + "\" font-family=\"sans-serif\">\n"
                 + "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
                 + text(20, 26, title, 18, "bold", "start") + text(20, 46, sub, 11, "normal", "start")
+                + text(20, 62, "Whiskers: JMH's 99.9% confidence interval (C rows: half the spread of their runs; an arrow: cut at the edge)."
+                        + " CPU: process CPU µs per round trip, both ends.", 11, "normal", "start")
                 + body + "</svg>\n";
+    }
+
+    /** The row's error, 0 when it has none. */
+    private static double errorOf(Row r) {
+        return Double.isNaN(r.error) || r.error < 0 || Double.isInfinite(r.error) ? 0 : r.error;
     }
 
     private static String color(Row r) {
         if (r.peer.equals(Peers.C)) return "#888888";
+        if (r.peer.equals(Peers.C_SPIN)) return "#b4b4b4";
         if (Peers.PANAPIPE.contains(r.peer)) return r.threads.equals("virtual") ? "#1f5fbf" : "#4f8fef";
         return r.threads.equals("virtual") ? "#d9822b" : "#f2b46d";
     }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.panapipe.internal.Engines;
 import java.io.EOFException;
 import java.nio.file.Files;
 import java.time.Duration;
@@ -22,23 +23,48 @@ import org.junit.jupiter.params.provider.MethodSource;
 class PeersTest {
 
     /**
-     * Every Java peer but the Panapipe peers of other engines: a JVM runs one Panapipe engine, and
-     * this one runs the default, epoll (PanapipePeerTest runs once per engine; JMH gives each peer
-     * its own fork).
+     * Every Java peer but the Panapipe peers of other engines than this JVM's own (a JVM runs one
+     * Panapipe engine, the default one here; PanapipePeerTest covers every engine, JMH gives each peer its own fork).
      */
     static java.util.List<String> peers() {
-        return Peers.javaPeers().stream()
-                .filter(p -> !p.startsWith("panapipe-") || p.equals("panapipe-epoll")).toList();
+        String mine = Engines.get().name();
+        return Peers.javaPeers().stream().filter(p -> Peers.engineOf(p) == null || Peers.engineOf(p).equals(mine)).toList();
     }
 
     @Test
     @DisabledOnOs(OS.WINDOWS) // Unix sockets, like the other peer tests
     void aPanapipePeerRefusesAJvmOnAnotherEngine() throws Exception {
-        try (Link link = Link.open(Peers.of("panapipe-epoll"), 1)) {
+        String mine = Peers.peerOfEngine(Engines.get().name());
+        org.junit.jupiter.api.Assumptions.assumeTrue(mine != null, "no peer for this JVM's engine");
+        try (Link link = Link.open(Peers.of(mine), 1)) {
             org.junit.jupiter.api.Assertions.assertNotNull(link.client);
         }
-        IllegalStateException e = assertThrows(IllegalStateException.class, () -> Peers.of("panapipe-nio"));
+        String other = Peers.PANAPIPE.stream().filter(p -> !p.equals(mine)).findFirst().orElseThrow();
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> Peers.of(other));
         org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("one engine per JVM"), e.getMessage());
+    }
+
+    @Test
+    void benchmarkParamListsNameEveryJavaPeer() throws Exception {
+        for (Class<?> bench : new Class<?>[] {RoundTripBench.class, StreamBench.class}) {
+            String[] values = bench.getField("peer").getAnnotation(org.openjdk.jmh.annotations.Param.class).value();
+            assertEquals(Peers.javaPeers(), java.util.List.of(values),
+                    bench.getSimpleName() + "'s @Param peer must list Peers.javaPeers() (add a new peer there too)");
+        }
+    }
+
+    @Test
+    void everyPanapipePeerHasItsEngineAndTheReferenceFollowsTheDefaultEngine() {
+        for (String p : Peers.PANAPIPE) {
+            assertEquals(p, Peers.peerOfEngine(Peers.engineOf(p)));
+            assertEquals(java.util.List.of("-Dpanapipe.engine=" + Peers.engineOf(p)), Peers.jvmArgs(p));
+            assertEquals(p, Peers.reference(Peers.engineOf(p)));
+            assertTrue(Peers.headline().contains(p));
+        }
+        assertEquals(Peers.PANAPIPE.get(0), Peers.reference(null));
+        assertEquals(Peers.PANAPIPE.get(0), Peers.reference("no-such-engine"));
+        assertTrue(Peers.headline().contains("jdk-nio"));
+        assertEquals(java.util.List.of(), Peers.jvmArgs("jdk-nio"));
     }
 
     @ParameterizedTest
@@ -99,6 +125,29 @@ class PeersTest {
                 assertTrue(r.score() > 0 && r.score() < 10_000, "µs per round trip: " + r.score());
             } else {
                 assertTrue(!r.available() && !r.unavailable().isEmpty());
+            }
+        } finally {
+            c.cleanup();
+        }
+    }
+
+    @Test
+    void busyPollingCReferenceRunsWithCpuTimeOrSaysWhyNot() {
+        CReference c = new CReference();
+        try {
+            CReference.Result r = c.spin(64, 2000, 1);
+            if (c.spinUnavailable() == null) {
+                assertTrue(r.available(), String.valueOf(r.unavailable()));
+                assertTrue(r.score() > 0 && r.score() < 1_000_000, "µs per round trip: " + r.score());
+                assertTrue(r.cpuPerOp() > 0, "CPU µs per round trip: " + r.cpuPerOp());
+            } else {
+                assertTrue(!r.available() && !r.unavailable().isEmpty());
+            }
+            CReference.Result b = c.pingpong(64, 2000, 1);
+            CReference.Result st = c.stream(65536, 16, 1);
+            if (c.unavailable() == null && c.spinUnavailable() == null) {
+                assertTrue(b.cpuPerOp() > 0, "the blocking row's CPU through uds_spin rusage: " + b.cpuPerOp());
+                assertTrue(st.cpuPerOp() > 0, "C streaming's CPU per write: " + st.cpuPerOp());
             }
         } finally {
             c.cleanup();

@@ -57,16 +57,21 @@ class ReportTest {
         String md = sample().markdown("T");
         assertTrue(md.contains("- Machine: 2 cores, Test CPU, kernel Linux 6.0"), md);
         assertTrue(md.contains("- JDK: Test JDK 25"), md);
-        assertTrue(md.contains("| jdk-nio | virtual | 30.0 | 1.50 | 12.0 | 2.00x | 2.50x |"), md);
-        assertTrue(md.contains("| panapipe-uring | virtual | 15.0 | 0.10 | 0.00 | 1.00x | 1.25x |"), md);
-        assertTrue(md.contains("| junixsocket | platform | 20.0 | 0.50 | – | n/a | 1.67x |"), md);
-        assertTrue(md.contains("| jdk-nio | platform | 4,000 | 100 | n/a | 0.80x |"), md);
+        // peer | threads | µs/op | ± | CPU µs/op | alloc B/op | vs Panapipe | vs C | vs C spin
+        assertTrue(md.contains("| jdk-nio | virtual | 30.0 | 1.50 | 45.0 | 12.0 | 2.00x | 2.50x | 7.50x |"), md);
+        assertTrue(md.contains("| panapipe-uring | virtual | 15.0 | 0.10 | – | 0.00 | 1.00x | 1.25x | 3.75x |"), md);
+        assertTrue(md.contains("| junixsocket | platform | 20.0 | 0.50 | – | – | n/a | 1.67x | 5.00x |"), md);
+        assertTrue(md.contains("| c | process | 12.0 | 0.20 | 20.0 | – | n/a | 1.00x | 3.00x |"), md);
+        assertTrue(md.contains("| c-spin | process | 4.00 | 0.50 | 8.00 | – | n/a | 0.33x | 1.00x |"), md);
+        assertTrue(md.contains("| jdk-nio | platform | 4,000 | 100 | – | n/a | 0.80x |"), md);
         assertTrue(md.contains("| ipcsocket-jna | virtual | not available: did not finish within 90 s (fork killed)"), md);
-        assertTrue(md.contains("| jdk-nio | 1000 | 1000 | 1000 | 50,000 | 20.0 | 200 | 900 |"), md);
+        assertTrue(md.contains("| jdk-nio | 1000 | 1000 | 1000 | 50,000 | 30.5 (14.0 + 16.5) | 20.0 | 200 | 900 |"), md);
+        assertTrue(md.contains("Panapipe reference (\"vs Panapipe\"): panapipe-uring"), md);
         assertTrue(md.contains("| ipcsocket-jna | 1000 | 2 | 0.50 | no (0/5 wakes) | – / – | did not wake within 2.0 s |"), md);
         // Panapipe first, C last within a table.
         assertTrue(md.indexOf("| panapipe-uring | virtual") < md.indexOf("| jdk-nio | virtual"), md);
         assertTrue(md.indexOf("| junixsocket | platform") < md.indexOf("| c | process | 12.0"), md);
+        assertTrue(md.indexOf("| c | process | 12.0") < md.indexOf("| c-spin | process"), md);
     }
 
     @Test
@@ -87,7 +92,80 @@ class ReportTest {
             int w = Integer.parseInt(part.replaceAll("(?s)^.*?width=\"(\\d+)\".*", "$1"));
             assertTrue(x + w <= 960, part);
         }
+        assertTrue(svg.contains("CPU 45.0"), "CPU per round trip beside the bar: " + svg);
         assertTrue(Files.readString(files.get(0)).contains("## Round trip, 64 B"));
+    }
+
+    /** The bars of the SVG, as (x, width) pairs, and its error bars, as (lo, hi) pairs, in document order. */
+    static List<int[]> svgParts(String svg, String regex) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile(regex).matcher(svg);
+        List<int[]> l = new java.util.ArrayList<>();
+        while (m.find()) l.add(new int[] {Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2))});
+        return l;
+    }
+
+    @Test
+    void errorBarsSpanTheIntervalAroundTheBarEnd() throws IOException {
+        String svg = sample().svg("T");
+        List<int[]> bars = svgParts(svg, "<rect x=\"(\\d+)\" y=\"\\d+\" width=\"(\\d+)\"");
+        // The whisker's horizontal line: first <line> of each error-bar group.
+        List<int[]> errs = svgParts(svg, "<g class=\"error-bar\"[^>]*><title>[^<]*</title><line x1=\"(\\d+)\" y1=\"\\d+\" x2=\"(\\d+)\"");
+        // Round trip 64 B: every available row has an error (panapipe-uring, jdk-nio, junixsocket, c, c-spin);
+        // streaming 64 KiB: jdk-nio and c. The unavailable one has neither bar nor whisker.
+        assertEquals(7, errs.size(), svg);
+        assertEquals(7, bars.size(), svg);
+        for (int i = 0; i < bars.size(); i++) {
+            int end = bars.get(i)[0] + bars.get(i)[1];
+            int[] e = errs.get(i);
+            assertTrue(e[0] <= end && end <= e[1], "bar end " + end + " inside its whisker " + e[0] + ".." + e[1]);
+            assertTrue(e[0] >= 260 && e[1] <= 960, "whisker inside the plot: " + e[0] + ".." + e[1]);
+        }
+        // jdk-nio 30 ± 1.5 µs: the whisker is 10% of the bar long.
+        int[] nioBar = bars.get(1);
+        int[] nioErr = errs.get(1);
+        assertEquals(0.10, (nioErr[1] - nioErr[0]) / (double) nioBar[1], 0.02, "2 x 1.5 / 30");
+        assertTrue(svg.contains("99.9% confidence interval"), svg);
+    }
+
+    @Test
+    void aWhiskerLongerThanTheValueIsCutAtTheEdgeAndDoesNotFlattenTheOtherBars() {
+        String json = """
+                [ {"benchmark": "x.RoundTripBench.roundTrip", "params": {"peer": "jdk-nio", "size": "64", "threads": "platform"},
+                   "primaryMetric": {"score": 10.0, "scoreError": 1.0, "scoreUnit": "us/op"}},
+                  {"benchmark": "x.RoundTripBench.roundTrip", "params": {"peer": "junixsocket", "size": "64", "threads": "platform"},
+                   "primaryMetric": {"score": 10.0, "scoreError": 30.0, "scoreUnit": "us/op"}} ]
+                """;
+        String svg = Report.fromJson(json).svg("T");
+        List<int[]> bars = svgParts(svg, "<rect x=\"(\\d+)\" y=\"\\d+\" width=\"(\\d+)\"");
+        List<int[]> errs = svgParts(svg, "<g class=\"error-bar\"[^>]*><title>[^<]*</title><line x1=\"(\\d+)\" y1=\"\\d+\" x2=\"(\\d+)\"");
+        assertEquals(2, bars.size(), svg);
+        assertEquals(bars.get(0)[1], bars.get(1)[1], "same value, same bar");
+        assertTrue(bars.get(0)[1] >= 200, "the scale is set by 2x the value, not by the 30 µs error: " + bars.get(0)[1]);
+        assertTrue(errs.get(1)[1] <= 960 - 190, "cut at the plot's edge: " + errs.get(1)[1]);
+        assertTrue(svg.contains("(cut at the edge)") && svg.contains("<polyline"), svg);
+        assertEquals(1, svg.split("cut at the edge\\)</title>", -1).length - 1, "only the long one is cut");
+    }
+
+    @Test
+    void referenceIsTheDefaultEnginesPeer() {
+        String json = """
+                [ {"benchmark": "panapipe.meta", "params": {"defaultEngine": "nio"}},
+                  {"benchmark": "x.RoundTripBench.roundTrip", "params": {"peer": "panapipe-uring", "size": "64", "threads": "platform"},
+                   "primaryMetric": {"score": 10.0, "scoreError": 1.0, "scoreUnit": "us/op"}},
+                  {"benchmark": "x.RoundTripBench.roundTrip", "params": {"peer": "panapipe-nio", "size": "64", "threads": "platform"},
+                   "primaryMetric": {"score": 20.0, "scoreError": 1.0, "scoreUnit": "us/op"}},
+                  {"benchmark": "x.RoundTripBench.roundTrip", "params": {"peer": "jdk-nio", "size": "64", "threads": "platform"},
+                   "primaryMetric": {"score": 30.0, "scoreError": 1.0, "scoreUnit": "us/op"},
+                   "secondaryMetrics": {"cpu.time.norm": {"score": 31000.0, "scoreError": 5.0, "scoreUnit": "ns/op"}}} ]
+                """;
+        Report r = Report.fromJson(json);
+        assertEquals("panapipe-nio", r.reference());
+        Report.Row nio = row(r, Report.ROUND_TRIP, "jdk-nio", "platform", 64);
+        assertEquals("1.50x", Report.ratio(nio, r.panapipeFor(nio)), "30 µs vs the nio engine's 20 µs");
+        assertEquals(31.0, nio.cpuPerOp(), 1e-9, "ns/op -> µs/op");
+        assertTrue(r.markdown("T").contains("panapipe-nio (the default engine here: nio)"));
+        // Without a default engine in the run (older results): the first Panapipe peer.
+        assertEquals(Peers.PANAPIPE.get(0), Report.fromJson(json.replace("\"nio\"}}", "\"none\"}}")).reference());
     }
 
     @Test
@@ -120,7 +198,10 @@ class ReportTest {
         assertTrue(s.contains("./run readme bench/results/full-x.json"), s);
         assertTrue(s.contains("](bench/results/full-x.md)") && s.contains("](bench/results/full-x.svg)"), s);
         assertTrue(s.contains("| panapipe-uring | – | 15.0 (") && s.contains("x C)"), s);
-        assertTrue(s.contains("| c (two processes) |"), s);
+        assertTrue(s.contains("| c (two processes) | 12.0 | – | 20.0 | – |"), s);
+        assertTrue(s.contains("| c-spin (two processes, busy-polling) | 4.00 | – | 8.00 | – |"), s);
+        assertTrue(s.contains("| jdk-nio | – | 30.0 (2.50x C) | – / 45.0 | – / 12.0 |"), s);
+        assertTrue(s.contains("50,000 (p99 200, CPU 30.5 µs/req)"), s);
         assertTrue(s.contains("64 KiB streaming") && s.contains("Many connections") && s.contains("Idle readers"), s);
     }
 }
