@@ -35,7 +35,8 @@ final class EpollServer implements ServerEndpoint {
         this.fd = fd;
         this.path = path;
         this.options = options;
-        this.readiness = new FdReadiness(engine.pollers, fd, arena);
+        this.readiness = new FdReadiness(engine.pollers, fd, arena, arena.allocate(FdReadiness.SCRATCH_SIZE, 8),
+                scratch.errno, arena.allocate(LibC.ERRNO_SIZE, LibC.ERRNO_ALIGN));
     }
 
     @Override

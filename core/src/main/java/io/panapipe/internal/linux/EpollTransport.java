@@ -49,10 +49,13 @@ final class EpollTransport implements Transport {
         this.fd = fd;
         this.mode = mode;
         try {
-            this.readErrno = arena.allocate(LibC.ERRNO_SIZE, LibC.ERRNO_ALIGN);
-            this.writeErrno = arena.allocate(LibC.ERRNO_SIZE, LibC.ERRNO_ALIGN);
+            // One allocation for the connection's native state: two errno captures and the
+            // readiness scratch (48 bytes on Linux x64; an idle connection holds nothing else native).
+            MemorySegment block = arena.allocate(2 * LibC.ERRNO_SLOT + FdReadiness.SCRATCH_SIZE, 8);
+            this.readErrno = block.asSlice(0, LibC.ERRNO_SIZE);
+            this.writeErrno = block.asSlice(LibC.ERRNO_SLOT, LibC.ERRNO_SIZE);
             this.messages = mode == PipeMode.MESSAGE ? new SeqpacketReceiver(fd, readErrno, arena) : null;
-            this.readiness = new FdReadiness(engine.pollers, fd, arena);
+            this.readiness = new FdReadiness(engine.pollers, fd, arena, block.asSlice(2 * LibC.ERRNO_SLOT), readErrno, writeErrno);
         } catch (RuntimeException e) {
             arena.close();
             throw e;

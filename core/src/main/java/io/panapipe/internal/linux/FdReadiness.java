@@ -73,10 +73,11 @@ final class FdReadiness {
         private volatile boolean woken;
         /** poll(2) set for a platform thread of this direction: the socket and the wake-up eventfd. */
         private MemorySegment pollFds;
+        /** The errno capture of this direction's (one) calling thread, shared with its recv/send. */
         private final MemorySegment errno;
 
-        Waiter(Arena arena) {
-            this.errno = arena.allocate(LibC.ERRNO_SIZE, LibC.ERRNO_ALIGN);
+        Waiter(MemorySegment errno) {
+            this.errno = errno;
         }
 
         /** Called by a poller for every edge of this direction. */
@@ -114,15 +115,24 @@ final class FdReadiness {
     private int wakeFd = -1;
     private boolean closing;
 
-    /** @param arena the connection's arena (freed by its owner after {@link #release}) */
-    FdReadiness(EpollPollers pollers, int fd, Arena arena) {
+    /** Bytes of native scratch a readiness needs ({@link #FdReadiness}'s {@code scratch}). */
+    static final long SCRATCH_SIZE = 16 + LibC.ERRNO_SLOT;
+    private static final long CTL_ERRNO_OFFSET = 16; // after the 12-byte epoll_event
+
+    /**
+     * @param arena the connection's arena, for a platform thread's poll set (freed by its owner after {@link #release})
+     * @param scratch {@link #SCRATCH_SIZE} bytes, 8-aligned, of the connection's memory
+     * @param readErrno, writeErrno the errno capture of the reader and of the writer
+     */
+    FdReadiness(EpollPollers pollers, int fd, Arena arena, MemorySegment scratch,
+                MemorySegment readErrno, MemorySegment writeErrno) {
         this.pollers = pollers;
         this.fd = fd;
         this.arena = arena;
-        this.reader = new Waiter(arena);
-        this.writer = new Waiter(arena);
-        this.ctlEvent = arena.allocate(epoll_event.layout());
-        this.ctlErrno = arena.allocate(LibC.ERRNO_SIZE, LibC.ERRNO_ALIGN);
+        this.reader = new Waiter(readErrno);
+        this.writer = new Waiter(writeErrno);
+        this.ctlEvent = scratch.asSlice(0, epoll_event.layout().byteSize());
+        this.ctlErrno = scratch.asSlice(CTL_ERRNO_OFFSET, LibC.ERRNO_SIZE);
         this.key = pollers.table.reserve();
         pollers.table.publish(this);
     }

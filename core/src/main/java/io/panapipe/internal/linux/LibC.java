@@ -34,6 +34,8 @@ final class LibC {
 
     /** Bytes of one errno capture segment. */
     static final long ERRNO_SIZE = Linker.Option.captureStateLayout().byteSize();
+    /** Bytes of one errno capture segment rounded up to 8: the stride for several in one block. */
+    static final long ERRNO_SLOT = (ERRNO_SIZE + 7) & ~7L;
     /** Alignment of one errno capture segment. */
     static final long ERRNO_ALIGN = Linker.Option.captureStateLayout().byteAlignment();
 

@@ -12,8 +12,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * thread it waits for may need. So a read spins only if all of these hold:
  * <ul>
  *   <li>spinning is on ({@code panapipe.spinMicros} &gt; 0; default {@value #DEFAULT_SPIN_MICROS} µs);</li>
- *   <li>no thread woken by this engine is still waiting to run (under load there always is one,
- *       so spinning switches itself off);</li>
+ *   <li>every thread this engine woke that has not run yet can still find a free core or carrier
+ *       beside the spinners: woken-not-run + spinning &lt; cores (under load there are always
+ *       more, so spinning switches itself off);</li>
  *   <li>fewer than {@code max(1, cores / 2)} threads spin already;</li>
  *   <li>spinning has recently paid off on this connection: each connection keeps a small credit,
  *       raised when data came during a spin and cut when a spin ran out; at zero the connection
@@ -33,7 +34,18 @@ final class SpinPolicy {
 
     private final AtomicInteger spinners = new AtomicInteger();
     private final AtomicInteger wokenNotRun = new AtomicInteger();
-    private final int maxSpinners = Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
+    private final int cores = carriers();
+    private final int maxSpinners = Math.max(1, cores / 2);
+
+    /** The virtual-thread scheduler's parallelism (the JDK's default: the number of cores). */
+    private static int carriers() {
+        int cores = Runtime.getRuntime().availableProcessors();
+        try {
+            return Math.max(1, Integer.getInteger("jdk.virtualThreadScheduler.parallelism", cores));
+        } catch (SecurityException e) {
+            return cores;
+        }
+    }
 
     private static long spinNanos() {
         // panapipe.uring.spinMicros is the name of the former fixed io_uring spin; still honoured.
@@ -62,15 +74,12 @@ final class SpinPolicy {
      * @param credit the connection's credit; {@code waits} its count of parks, for re-probing
      */
     boolean tryStart(int credit, int waits) {
-        if (SPIN_NANOS == 0 || wokenNotRun.get() > 0) {
-            return false;
-        }
-        if (credit <= 0 && (waits % PROBE_INTERVAL) != 0) {
+        if (SPIN_NANOS == 0 || (credit <= 0 && (waits % PROBE_INTERVAL) != 0)) {
             return false;
         }
         for (;;) {
             int n = spinners.get();
-            if (n >= maxSpinners) {
+            if (n >= maxSpinners || wokenNotRun.get() + n >= cores) {
                 return false;
             }
             if (spinners.compareAndSet(n, n + 1)) {

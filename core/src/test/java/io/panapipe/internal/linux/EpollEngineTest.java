@@ -30,16 +30,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @EnabledOnOs(OS.LINUX)
 class EpollEngineTest {
 
+    private static FdReadiness readiness(EpollEngine engine, Arena arena) {
+        return new FdReadiness(engine.pollers, -1, arena, arena.allocate(FdReadiness.SCRATCH_SIZE, 8),
+                arena.allocate(LibC.ERRNO_SIZE, LibC.ERRNO_ALIGN), arena.allocate(LibC.ERRNO_SIZE, LibC.ERRNO_ALIGN));
+    }
+
     @Test
     void aStaleKeyFindsNobodyAfterItsSlotIsReused() throws Exception {
         EpollEngine engine = EpollEngine.createPrivate(1);
         try (Arena arena = Arena.ofConfined()) {
-            FdReadiness first = new FdReadiness(engine.pollers, -1, arena);
+            FdReadiness first = readiness(engine, arena);
             long oldKey = first.key;
             assertSame(first, engine.pollers.table.get(oldKey));
             first.release();
             assertNull(engine.pollers.table.get(oldKey), "removed");
-            FdReadiness second = new FdReadiness(engine.pollers, -1, arena);
+            FdReadiness second = readiness(engine, arena);
             assertEquals((int) oldKey, (int) second.key, "the slot is reused");
             assertFalse(oldKey == second.key, "with a new generation");
             assertNull(engine.pollers.table.get(oldKey), "an event queued for the closed socket finds nobody");
@@ -55,7 +60,7 @@ class EpollEngineTest {
         try (Arena arena = Arena.ofConfined()) {
             FdReadiness[] all = new FdReadiness[2000];
             for (int i = 0; i < all.length; i++) {
-                all[i] = new FdReadiness(engine.pollers, -1, arena);
+                all[i] = readiness(engine, arena);
             }
             for (FdReadiness r : all) {
                 assertSame(r, engine.pollers.table.get(r.key));
@@ -75,13 +80,19 @@ class EpollEngineTest {
         if (SpinPolicy.SPIN_NANOS > 0) {
             assertTrue(p.tryStart(credit, 1), "a new connection may try");
             p.release();
-            p.woke();
-            assertFalse(p.tryStart(credit, 1), "a woken thread waits for a carrier: no spinning");
-            p.ran();
+            int cores = Math.max(1, Integer.getInteger("jdk.virtualThreadScheduler.parallelism",
+                    Runtime.getRuntime().availableProcessors()));
+            for (int i = 0; i < cores; i++) {
+                p.woke();
+            }
+            assertFalse(p.tryStart(credit, 1), "as many woken threads wait as there are carriers: no spinning");
+            for (int i = 0; i < cores; i++) {
+                p.ran();
+            }
             assertTrue(p.tryStart(credit, 1));
-            int cores = Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
+            int half = Math.max(1, cores / 2);
             int started = 1;
-            while (started < cores && p.tryStart(credit, 1)) {
+            while (started < half && p.tryStart(credit, 1)) {
                 started++;
             }
             assertFalse(p.tryStart(credit, 1), "no more spinners than half the cores");
