@@ -35,7 +35,22 @@ public final class IdleHarness {
         Runtime.getRuntime().halt(0); // pinned readers must not keep the JVM alive
     }
 
+    /** This process's resident set in bytes (Linux {@code /proc/self/status}), or -1. */
+    static long rssBytes() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // not Linux
+        }
+        return -1;
+    }
+
     static void run(Transport t, int n, double idleSeconds, double wakeTimeout) throws Exception {
+        long rss0 = rssBytes(); // before the peer's first connection: its engine starts lazily
         Path dir = Files.createTempDirectory("ppb-idle");
         Path sock = dir.resolve("s.sock");
         Transport.Server server = t.bind(sock);
@@ -77,6 +92,10 @@ public final class IdleHarness {
             while (reading.get() < n && System.nanoTime() < settleEnd) Thread.sleep(10);
             int started = reading.get();
             Thread.sleep(500); // let them reach the blocking read
+            // Memory an idle connection costs: resident set growth over both ends, the reader's
+            // virtual thread and the Java heap included (an upper bound on the native part).
+            long rss1 = rssBytes();
+            long rssPerConn = rss0 < 0 || rss1 < 0 ? -1 : (rss1 - rss0) / n;
 
             var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
             long cpu0 = os.getProcessCpuTime();
@@ -119,9 +138,9 @@ public final class IdleHarness {
             double max = got.length == 0 ? Double.NaN : got[got.length - 1];
             System.out.println(String.format(Locale.ROOT,
                     "RESULT n=%d readersStarted=%d carriers=%d idleSeconds=%.2f cpuMs=%.1f cpuPct=%.2f "
-                            + "woke=%b wakes=%d/%d wakeMedianUs=%.1f wakeMaxUs=%.1f note=%s",
+                            + "woke=%b wakes=%d/%d wakeMedianUs=%.1f wakeMaxUs=%.1f rssPerConnBytes=%d note=%s",
                     n, started, ManyConnections.carriers(), (w1 - w0) / 1e9, cpuMs, cpuPct,
-                    wokeCount == rounds, wokeCount, rounds, median, max, note.replace(' ', '_')));
+                    wokeCount == rounds, wokeCount, rounds, median, max, rssPerConn, note.replace(' ', '_')));
             System.out.flush();
             cleanup.add(link);
         } finally {

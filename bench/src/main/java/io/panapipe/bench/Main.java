@@ -106,8 +106,9 @@ public final class Main {
             for (String p : Peers.javaPeers()) for (String t : THREADS) l.add(Case.of(Kind.STREAM, p, size, t));
             l.add(Case.of(Kind.C_STREAM, Peers.C, size, ""));
         }
-        for (int n : new int[] {100, 1000, 10000}) for (String p : Peers.javaPeers()) l.add(Case.of(Kind.MANY, p, n, ""));
+        for (int n : new int[] {10, 100, 1000, 10000}) for (String p : Peers.javaPeers()) l.add(Case.of(Kind.MANY, p, n, ""));
         for (String p : Peers.javaPeers()) l.add(Case.of(Kind.IDLE, p, 1000, ""));
+        for (String p : Peers.headline()) l.add(Case.of(Kind.IDLE, p, 10000, ""));
         return l;
     }
 

@@ -151,6 +151,19 @@ public final class Report {
         return null;
     }
 
+    /** A byte count as "1.5 KiB", or "–" when missing or negative. */
+    static String bytes(String value) {
+        if (value == null) {
+            return "–";
+        }
+        double v = Json.num(value);
+        if (v < 0 || Double.isNaN(v)) {
+            return "–";
+        }
+        return v < 1024 ? String.format(java.util.Locale.ROOT, "%.0f B", v)
+                : String.format(java.util.Locale.ROOT, "%.1f KiB", v / 1024);
+    }
+
     /** "1.23x", or "n/a" when either side is missing. Ratio = this ÷ reference. */
     static String ratio(Row r, Row ref) {
         if (ref == null || !r.available() || ref.value == 0) return "n/a";
@@ -269,8 +282,9 @@ public final class Report {
                 Comparator.comparingInt(Row::size).thenComparingInt(Report::peerOrder)).toList();
         if (!idle.isEmpty()) {
             b.append("## Idle connections (virtual-thread readers blocked in read) and wake-up of one more reader\n\n");
-            b.append("| peer | idle readers | carriers | CPU while idle (% of one core) | active reader woke? | wake µs (median / max) | note |\n");
-            b.append("|---|---:|---:|---:|---|---:|---|\n");
+            b.append("| peer | idle readers | carriers | CPU while idle (% of one core) | active reader woke? | wake µs (median / max) "
+                    + "| RSS per connection (both ends, heap included) | note |\n");
+            b.append("|---|---:|---:|---:|---|---:|---:|---|\n");
             for (Row r : idle) {
                 Map<String, String> f = r.fields;
                 String woke = r.unavailable != null ? "–" : "true".equals(f.get("woke")) ? "yes"
@@ -279,6 +293,7 @@ public final class Report {
                         .append(f.getOrDefault("carriers", "–")).append(" | ").append(fmt(r.value)).append(" | ")
                         .append(woke).append(" | ").append(fmt(Json.num(f.get("wakeMedianUs")))).append(" / ")
                         .append(fmt(Json.num(f.get("wakeMaxUs")))).append(" | ")
+                        .append(bytes(f.get("rssPerConnBytes"))).append(" | ")
                         .append(mdCell(r.unavailable != null ? r.unavailable : f.getOrDefault("note", "").replace('_', ' ')))
                         .append(" |\n");
             }
