@@ -108,7 +108,6 @@ public final class Main {
         }
         for (int n : new int[] {10, 100, 1000, 10000}) for (String p : Peers.javaPeers()) l.add(Case.of(Kind.MANY, p, n, ""));
         for (String p : Peers.javaPeers()) l.add(Case.of(Kind.IDLE, p, 1000, ""));
-        for (String p : Peers.headline()) l.add(Case.of(Kind.IDLE, p, 10000, ""));
         return l;
     }
 
