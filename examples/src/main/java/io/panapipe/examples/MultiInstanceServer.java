@@ -14,7 +14,7 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Seed program (b): the multi-instance server — four pipe instances serving simultaneous
+ * The multi-instance server — four pipe instances serving simultaneous
  * clients, each instance reconnecting to a new client when its client leaves.
  *
  * <p>The C sample keeps four instances and, when a client goes, calls
