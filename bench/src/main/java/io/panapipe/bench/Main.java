@@ -295,7 +295,7 @@ public final class Main {
         e.put("params", Map.of("peer", k.peer, "size", Integer.toString(k.size), "threads", k.threads));
         e.put("primaryMetric", metric(rr.getPrimaryResult()));
         Map<String, Object> sec = new LinkedHashMap<>();
-        for (Map.Entry<String, Result> r : rr.getSecondaryResults().entrySet()) sec.put(r.getKey(), metric(r.getValue()));
+        rr.getSecondaryResults().forEach((key, value) -> sec.put(key, metric(value)));
         e.put("secondaryMetrics", sec);
         return e;
     }
@@ -308,7 +308,7 @@ public final class Main {
         return l.toArray(String[]::new);
     }
 
-    private static Map<String, Object> metric(Result r) {
+    private static Map<String, Object> metric(Result<?> r) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("score", r.getScore());
         m.put("scoreError", r.getScoreError());

@@ -84,7 +84,7 @@ public final class MultiInstanceServer implements AutoCloseable {
 
     public static void main(String[] args) throws Exception {
         PipeName name = PipeName.of(args.length > 0 ? args[0] : "panapipe-multi");
-        try (MultiInstanceServer s = new MultiInstanceServer(name)) {
+        try (MultiInstanceServer _ = new MultiInstanceServer(name)) {   // serves until the JVM stops
             System.out.println("serving " + INSTANCES + " instances on " + name.osPath() + "; Ctrl-C to stop");
             Thread.currentThread().join();
         }
