@@ -26,6 +26,7 @@ public final class PipeSocketAddress extends SocketAddress {
     private final String logicalName;
     /** The OS path of an explicit address, or {@code null} for a logical name. */
     private final String explicitPath;
+    /** Whether {@link #explicitPath} is a Windows pipe path rather than a Unix socket path. */
     private final boolean windowsPath;
 
     private PipeSocketAddress(String logicalName, String explicitPath, boolean windowsPath) {
