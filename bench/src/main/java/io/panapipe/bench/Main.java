@@ -147,6 +147,8 @@ public final class Main {
             Path root = repoRoot();
             String base = (rel.startsWith(root) ? root.relativize(rel) : rel).toString().replaceFirst("\\.json$", "");
             OUT.print(r.readmeSection(base + ".md", base + ".svg"));
+        } else if (a.get(0).equals("pgjdbc")) {
+            PgJdbcBench.main(a.subList(1, a.size()).toArray(String[]::new));
         } else if (a.get(0).equals("platform")) {
             platformReport();
         } else if (a.get(0).equals("-h") || a.get(0).equals("--help")) {
@@ -168,6 +170,7 @@ public final class Main {
                        panapipe-bench report RESULT.json [DIR]    table and chart from a JSON result only
                        panapipe-bench readme RESULT.json          the Markdown section the top-level README quotes
                        panapipe-bench platform                    the platform report only
+                       panapipe-bench pgjdbc [ROUNDS] [OPS]       pgjdbc SELECT 1: Panapipe vs TCP loopback vs junixsocket (starts PostgreSQL)
                 system properties: panapipe.shared.dir  where uds_baseline.c is (default <repo>/../shared)
                                    panapipe.bench.caseLimitSeconds  wall-clock limit of one JMH case (90 quick, 180 full)""");
         System.exit(error == null ? 0 : 2);
