@@ -579,6 +579,7 @@ public class PipeSocket extends Socket {
         private final InputStream direct;
         private final ReentrantLock readLock = new ReentrantLock();
         private final byte[] ahead = new byte[8192];
+        private final byte[] one = new byte[1];
         private int aheadPos;
         private int aheadLen;
         private boolean eof;
@@ -590,9 +591,13 @@ public class PipeSocket extends Socket {
 
         @Override
         public int read() throws IOException {
-            byte[] one = new byte[1];
-            int n = read(one, 0, 1);
-            return n < 0 ? -1 : one[0] & 0xff;
+            readLock.lock();   // reentrant: read(byte[], ...) takes it again
+            try {
+                int n = read(one, 0, 1);
+                return n < 0 ? -1 : one[0] & 0xff;
+            } finally {
+                readLock.unlock();
+            }
         }
 
         @Override
