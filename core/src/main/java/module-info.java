@@ -7,5 +7,6 @@ module io.panapipe.core {
     requires io.panapipe.bindings;
     requires jdk.net;
     exports io.panapipe;
+    exports io.panapipe.net;
     exports io.panapipe.windows;
 }

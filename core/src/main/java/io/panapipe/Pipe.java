@@ -29,6 +29,8 @@ import java.util.Objects;
  * {@link java.nio.channels.ClosedByInterruptException}; any call on a closed pipe throws
  * {@link java.nio.channels.ClosedChannelException}. A read that times out throws
  * {@link PipeTimeoutException} and leaves the pipe usable.
+ *
+ * @since 0.1
  */
 public final class Pipe implements ByteChannel {
     private final PipeChannel channel;
@@ -45,7 +47,9 @@ public final class Pipe implements ByteChannel {
      * Reads at most {@code dst.byteSize()} bytes into {@code dst}, waiting until at least one byte
      * (or, in MESSAGE mode, one message or part of one) is there.
      *
+     * @param dst where the bytes go: a native segment is handed to the kernel as it is
      * @return bytes read, or -1 at end of stream (the other end closed)
+     * @throws IOException if the read fails, the pipe is closed, or the thread is interrupted
      */
     public int read(MemorySegment dst) throws IOException {
         return channel.read(Objects.requireNonNull(dst, "dst"), Operation.NO_TIMEOUT);
@@ -54,6 +58,9 @@ public final class Pipe implements ByteChannel {
     /**
      * As {@link #read(MemorySegment)}, but gives up after {@code timeout}.
      *
+     * @param dst where the bytes go
+     * @param timeout how long to wait for data
+     * @return bytes read, or -1 at end of stream
      * @throws PipeTimeoutException if nothing arrived in time; the pipe stays usable and no data
      *         is lost (bytes that arrived while the read was being cancelled are returned instead)
      * @throws IllegalArgumentException if the timeout is negative or absurdly long
@@ -66,7 +73,10 @@ public final class Pipe implements ByteChannel {
     /**
      * Writes all of {@code src}; in MESSAGE mode as one message.
      *
+     * @param src the bytes to write
      * @return {@code src.byteSize()}
+     * @throws IOException if the write fails (the other end closed, for one), the pipe is
+     *         closed, or the thread is interrupted
      */
     public int write(MemorySegment src) throws IOException {
         return channel.write(Objects.requireNonNull(src, "src"), Operation.NO_TIMEOUT);
@@ -76,6 +86,9 @@ public final class Pipe implements ByteChannel {
      * As {@link #write(MemorySegment)}, but gives up after {@code timeout} (a reader that stopped
      * reading, a full pipe).
      *
+     * @param src the bytes to write
+     * @param timeout how long the write may take
+     * @return {@code src.byteSize()}
      * @throws PipeTimeoutException if not all of it went out in time; its
      *         {@link PipeTimeoutException#bytesTransferred} says how much did (in MESSAGE mode 0:
      *         a message goes whole or not at all). The pipe stays usable.
@@ -123,17 +136,27 @@ public final class Pipe implements ByteChannel {
      * longer than the read buffer and the next reads return the rest (Windows
      * {@code ERROR_MORE_DATA}, Unix {@code MSG_TRUNC} on a {@code SOCK_SEQPACKET} peek).
      * Always {@code true} in BYTE mode.
+     *
+     * @return whether the last read ended a message
      */
     public boolean isMessageComplete() {
         return channel.isMessageComplete();
     }
 
-    /** Byte or message framing of this connection. */
+    /**
+     * Byte or message framing of this connection.
+     *
+     * @return the mode
+     */
     public PipeMode mode() {
         return channel.mode();
     }
 
-    /** The name this pipe was accepted on or connected to. */
+    /**
+     * The name this pipe was accepted on or connected to.
+     *
+     * @return the name
+     */
     public PipeName name() {
         return name;
     }
@@ -141,6 +164,11 @@ public final class Pipe implements ByteChannel {
     /**
      * The process id of the other end ({@code GetNamedPipeClientProcessId} /
      * {@code GetNamedPipeServerProcessId} on Windows, {@code SO_PEERCRED} on Unix).
+     * {@link PipeEngine#supportsPeerProcessId()} tells whether the running engine offers it.
+     *
+     * @return the peer's process id
+     * @throws IOException if the system call fails or the pipe is closed
+     * @throws UnsupportedOperationException if the engine cannot tell (the {@code nio} engine)
      */
     public long peerProcessId() throws IOException {
         return channel.peerProcessId();
@@ -149,6 +177,8 @@ public final class Pipe implements ByteChannel {
     /**
      * A stream view of this pipe. Closing it closes the pipe. {@code read} blocks as
      * {@link #read(MemorySegment)} does and returns -1 at end of stream.
+     *
+     * @return the input stream of this pipe (the same one each time)
      */
     public synchronized InputStream inputStream() {
         if (in == null) {
@@ -178,7 +208,12 @@ public final class Pipe implements ByteChannel {
         return in;
     }
 
-    /** A stream view of this pipe; each {@code write} call is one write (one message in MESSAGE mode). */
+    /**
+     * A stream view of this pipe; each {@code write} call is one write (one message in MESSAGE
+     * mode). Closing it closes the pipe.
+     *
+     * @return the output stream of this pipe (the same one each time)
+     */
     public synchronized OutputStream outputStream() {
         if (out == null) {
             out = new OutputStream() {

@@ -6,14 +6,20 @@ import java.io.IOException;
  * An operating-system call failed. Carries the native error code ({@code GetLastError()} on
  * Windows, {@code errno} on Unix) and its symbolic name, e.g. {@code ERROR_PIPE_BUSY (231)} or
  * {@code ECONNREFUSED (111)}, so callers can branch on it without parsing the message.
+ *
+ * @since 0.1
  */
 public class PipeException extends IOException {
     private static final long serialVersionUID = 1L;
 
+    /** The native error code. */
     private final int nativeCode;
+    /** The symbolic name of the native error code. */
     private final String symbolicName;
 
     /**
+     * An exception for a failed call, with its native code and symbolic name in the message.
+     *
      * @param what what was being done, e.g. {@code "connect to /run/user/1000/panapipe/svc"}
      * @param nativeCode the error code as the OS reported it
      * @param symbolicName the code's symbolic name, e.g. {@code ECONNREFUSED}
@@ -25,12 +31,20 @@ public class PipeException extends IOException {
         this.symbolicName = symbolicName;
     }
 
-    /** The native error code: a Win32 error ({@code GetLastError}) or an {@code errno} value. */
+    /**
+     * The native error code: a Win32 error ({@code GetLastError}) or an {@code errno} value.
+     *
+     * @return the code
+     */
     public int nativeCode() {
         return nativeCode;
     }
 
-    /** The symbolic name of {@link #nativeCode()}, such as {@code ERROR_PIPE_BUSY} or {@code ENOENT}. */
+    /**
+     * The symbolic name of {@link #nativeCode()}, such as {@code ERROR_PIPE_BUSY} or {@code ENOENT}.
+     *
+     * @return the name
+     */
     public String symbolicName() {
         return symbolicName;
     }

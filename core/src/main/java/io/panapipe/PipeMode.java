@@ -12,8 +12,12 @@ package io.panapipe;
  *       Windows {@code PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE}; Unix {@code SOCK_SEQPACKET}.</li>
  * </ul>
  * Both ends of a connection must use the same mode.
+ *
+ * @since 0.1
  */
 public enum PipeMode {
+    /** A byte stream: Windows {@code PIPE_TYPE_BYTE}, Unix {@code SOCK_STREAM}. */
     BYTE,
+    /** Messages with boundaries: Windows {@code PIPE_TYPE_MESSAGE}, Unix {@code SOCK_SEQPACKET}. */
     MESSAGE
 }

@@ -44,6 +44,8 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>{@link #close()} wakes a thread blocked in {@link #accept()} promptly (it throws
  * {@link java.nio.channels.AsynchronousCloseException}); connections already accepted stay open.
+ *
+ * @since 0.1
  */
 public final class PipeServer implements Closeable {
     private final ServerEndpoint endpoint;
@@ -60,7 +62,13 @@ public final class PipeServer implements Closeable {
         this.options = options;
     }
 
-    /** Binds with {@link PipeOptions#defaults()}. */
+    /**
+     * Binds with {@link PipeOptions#defaults()}.
+     *
+     * @param name the pipe to serve
+     * @return the bound server
+     * @throws IOException if a live server already holds the name, or another OS error
+     */
     public static PipeServer bind(PipeName name) throws IOException {
         return bind(name, PipeOptions.defaults());
     }
@@ -68,6 +76,9 @@ public final class PipeServer implements Closeable {
     /**
      * Binds a server to {@code name}.
      *
+     * @param name the pipe to serve
+     * @param options mode, security, instances, backlog, buffer sizes
+     * @return the bound server
      * @throws PipeException if a live server already holds the name (Windows {@code ERROR_ACCESS_DENIED}
      *         or {@code ERROR_PIPE_BUSY} on the first instance; Unix {@code EADDRINUSE}), or another OS error
      */
@@ -77,7 +88,15 @@ public final class PipeServer implements Closeable {
         return new PipeServer(Engines.get().bind(name, options), name, options);
     }
 
-    /** Waits as long as it takes for the next client. */
+    /**
+     * Waits as long as it takes for the next client.
+     *
+     * @return the connection to that client
+     * @throws IOException if the server is closed meanwhile
+     *         ({@link java.nio.channels.AsynchronousCloseException}), the thread is interrupted
+     *         ({@link java.nio.channels.ClosedByInterruptException}; the server is closed), or an
+     *         OS error
+     */
     public Pipe accept() throws IOException {
         return accept(Operation.NO_TIMEOUT);
     }
@@ -85,6 +104,8 @@ public final class PipeServer implements Closeable {
     /**
      * Waits at most {@code timeout} for the next client.
      *
+     * @param timeout how long to wait
+     * @return the connection to that client
      * @throws PipeTimeoutException if none came; the server stays usable
      */
     public Pipe accept(Duration timeout) throws IOException {
@@ -113,16 +134,29 @@ public final class PipeServer implements Closeable {
         }
     }
 
-    /** The name this server is bound to. */
+    /**
+     * The name this server is bound to.
+     *
+     * @return the name
+     */
     public PipeName name() {
         return name;
     }
 
-    /** The options this server was bound with. */
+    /**
+     * The options this server was bound with.
+     *
+     * @return the options
+     */
     public PipeOptions options() {
         return options;
     }
 
+    /**
+     * Whether the server is still open (not yet {@linkplain #close() closed}).
+     *
+     * @return {@code true} until {@link #close()} is called
+     */
     public boolean isOpen() {
         return !gate.isClosing();
     }

@@ -46,6 +46,12 @@
  *       Windows; a 0700 directory, a 0600 socket and a peer-uid check on Unix).</li>
  * </ul>
  * The engine (IOCP, io_uring or the NIO fallback) is chosen automatically; the system property
- * {@code panapipe.engine} forces one.
+ * {@code panapipe.engine} forces one, and {@link io.panapipe.PipeEngine#current()} tells which runs
+ * and what it can do.
+ *
+ * <p>Clients that take a {@link java.net.Socket} or a {@link javax.net.SocketFactory} (JDBC drivers,
+ * HTTP and Redis clients) use pipes through {@link io.panapipe.net}.
+ *
+ * @since 0.1
  */
 package io.panapipe;

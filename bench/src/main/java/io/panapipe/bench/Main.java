@@ -197,6 +197,8 @@ public final class Main {
             Path root = repoRoot();
             String base = (rel.startsWith(root) ? root.relativize(rel) : rel).toString().replaceFirst("\\.json$", "");
             OUT.print(r.readmeSection(base + ".md", base + ".svg"));
+        } else if (a.get(0).equals("pgjdbc")) {
+            PgJdbcBench.main(a.subList(1, a.size()).toArray(String[]::new));
         } else if (a.get(0).equals("platform")) {
             platformReport();
         } else if (a.get(0).equals("-h") || a.get(0).equals("--help")) {
@@ -218,8 +220,9 @@ public final class Main {
                        panapipe-bench report RESULT.json [DIR]    table and chart from a JSON result only
                        panapipe-bench readme RESULT.json          the Markdown section the top-level README quotes
                        panapipe-bench platform                    the platform report only
+                       panapipe-bench pgjdbc [ROUNDS] [OPS]       pgjdbc SELECT 1: Panapipe vs TCP loopback vs junixsocket (starts PostgreSQL)
                 -Dname=value (any number, anywhere): passed to every JMH fork and harness child JVM (and set here),
-                                   e.g. ./run -Dpanapipe.uring.spinMicros=0 --case 'roundtrip/64/'
+                                   e.g. ./run -Dpanapipe.spinMicros=0 --case 'roundtrip/64/'
                 system properties: panapipe.shared.dir  where uds_baseline.c is (default <repo>/../shared)
                                    panapipe.bench.caseLimitSeconds  wall-clock limit of one JMH case (90 quick, 180 full)""");
         System.exit(error == null ? 0 : 2);
@@ -356,7 +359,7 @@ public final class Main {
         e.put("params", Map.of("peer", k.peer, "size", Integer.toString(k.size), "threads", k.threads));
         e.put("primaryMetric", metric(rr.getPrimaryResult()));
         Map<String, Object> sec = new LinkedHashMap<>();
-        for (Map.Entry<String, Result> r : rr.getSecondaryResults().entrySet()) sec.put(r.getKey(), metric(r.getValue()));
+        rr.getSecondaryResults().forEach((key, value) -> sec.put(key, metric(value)));
         e.put("secondaryMetrics", sec);
         return e;
     }
@@ -389,7 +392,7 @@ public final class Main {
         }
     }
 
-    private static Map<String, Object> metric(Result r) {
+    private static Map<String, Object> metric(Result<?> r) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("score", r.getScore());
         m.put("scoreError", r.getScoreError());

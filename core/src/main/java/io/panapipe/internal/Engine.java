@@ -28,4 +28,22 @@ public interface Engine {
 
     /** Nobody serves the name ({@code ERROR_FILE_NOT_FOUND}, {@code ENOENT}, {@code ECONNREFUSED}). */
     boolean isAbsent(PipeException e);
+
+    /**
+     * Whether servers and clients of this engine can use {@link io.panapipe.PipeMode#MESSAGE}.
+     * An engine that knows should override this; the default asks the engine itself, once, by
+     * binding a throw-away MESSAGE-mode server.
+     */
+    default boolean supportsMessageMode() {
+        return EngineProbe.messageMode(this);
+    }
+
+    /**
+     * Whether {@link io.panapipe.Pipe#peerProcessId()} answers on this engine's connections. An
+     * engine that knows should override this; the default asks the engine itself, once, over a
+     * throw-away connection to itself.
+     */
+    default boolean supportsPeerProcessId() {
+        return EngineProbe.peerProcessId(this);
+    }
 }

@@ -21,12 +21,69 @@ public final class Engines {
     }
 
     private static final class Holder {
-        static final Engine ENGINE = choose(System.getProperty(PROPERTY, "auto"));
+        static final Engine ENGINE;
+        /** Why choosing failed (a bad property value, an engine that cannot start), or null. */
+        static final RuntimeException FAILURE;
+        /** Why auto-selection did not take this platform's completion engine, or null. */
+        static final String FALLBACK_REASON;
+
+        static {
+            String property = System.getProperty(PROPERTY, "auto");
+            Engine engine = null;
+            RuntimeException failure = null;
+            try {
+                engine = choose(property);
+            } catch (RuntimeException e) {
+                failure = e;
+            }
+            ENGINE = engine;
+            FAILURE = failure;
+            FALLBACK_REASON = engine != null && "auto".equalsIgnoreCase(property) ? fallbackReason() : null;
+            if (FALLBACK_REASON != null) {
+                System.getLogger(Engines.class.getName()).log(System.Logger.Level.INFO,
+                        "Panapipe uses the {0} engine: {1}", engine.name(), FALLBACK_REASON);
+            }
+        }
     }
 
-    /** The engine of this JVM. */
+    /**
+     * The engine of this JVM.
+     *
+     * @throws IllegalArgumentException if {@value #PROPERTY} names no engine (the message lists the
+     *         allowed values); thrown again, as a fresh exception, on every call
+     * @throws IllegalStateException if the engine it names cannot run here
+     */
     public static Engine get() {
+        RuntimeException failure = Holder.FAILURE;
+        if (failure != null) {
+            if (failure instanceof IllegalArgumentException) {
+                throw new IllegalArgumentException(failure.getMessage(), failure);
+            }
+            throw new IllegalStateException(failure.getMessage(), failure);
+        }
         return Holder.ENGINE;
+    }
+
+    /**
+     * Why auto-selection fell back from this platform's native engine (epoll on Linux), or
+     * {@code null} if it did not (or the engine was chosen by {@value #PROPERTY}). Logged once,
+     * at INFO, when the engine is chosen.
+     */
+    public static String fallbackReason() {
+        if (Platform.isWindows()) {
+            return null;
+        }
+        if (Platform.isLinux()) {
+            String why = EpollEngine.unavailableReason();
+            return why == null ? null : "epoll is unavailable: " + why;
+        }
+        return "no completion engine for " + System.getProperty("os.name") + "; the JDK's SocketChannel serves AF_UNIX";
+    }
+
+    /** As {@link #fallbackReason()}, for the engine of this JVM: {@code null} when it was forced. */
+    public static String currentFallbackReason() {
+        get();
+        return Holder.FALLBACK_REASON;
     }
 
     /** Creates the engine {@code name} names; {@code auto} picks as described above. */
@@ -36,7 +93,7 @@ public final class Engines {
                 if (Platform.isWindows()) {
                     yield IocpEngine.instance();
                 }
-                if (Platform.isLinux()) {
+                if (Platform.isLinux() && EpollEngine.unavailableReason() == null) {
                     yield EpollEngine.instance();
                 }
                 yield NioEngine.instance();

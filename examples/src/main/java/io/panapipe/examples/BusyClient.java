@@ -14,7 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Seed program (c): the client that waits for a busy pipe, writes a request and reads the reply —
+ * The busy-pipe client that waits for a busy pipe, writes a request and reads the reply —
  * twice on one connection.
  *
  * <p>The C sample loops on {@code CreateFile}, and on {@code ERROR_PIPE_BUSY} calls

@@ -10,7 +10,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.function.Consumer;
 
 /**
- * Seed program (d): an accept loop that a shutdown signal stops gracefully.
+ * An accept loop that a shutdown signal stops gracefully.
  *
  * <p>The C sample waits on two events — the pending {@code ConnectNamedPipe}'s and a "stop"
  * event — and cancels the connect when stop is signalled. Here the signal closes the server:

@@ -11,7 +11,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Seed program (e2): a completion-routine read — {@code ReadFileEx} with an
+ * A completion-routine read — {@code ReadFileEx} with an
  * {@code LPOVERLAPPED_COMPLETION_ROUTINE} implemented in Java (an FFM upcall stub), run by the
  * kernel as an APC when the issuing thread waits alertably in {@code SleepEx(..., TRUE)}.
  *

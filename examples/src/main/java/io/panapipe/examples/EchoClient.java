@@ -11,7 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
 /**
- * Seed program (a), the client: connects within 5 seconds, sends a line, reads the echo with a
+ * The echo client: connects within 5 seconds, sends a line, reads the echo with a
  * 5-second timeout.
  *
  * <pre>java io.panapipe.examples.EchoClient [name] [text]</pre>

@@ -16,7 +16,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Seed program (a): a single-instance echo server with 5-second connect, read and write timeouts —
+ * A single-instance echo server with 5-second connect, read and write timeouts —
  * the overlapped sample that waits on an event with a timeout, in Panapipe terms.
  *
  * <p>One pipe instance ({@code maxInstances(1)}); each client is echoed until it closes; a client

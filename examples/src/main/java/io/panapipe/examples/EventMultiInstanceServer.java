@@ -10,7 +10,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Seed program (e1): the classic event-based multi-instance server, ported line for line onto the
+ * The classic event-based multi-instance server, ported line for line onto the
  * bindings and the {@link Overlapped} helper — {@code CreateNamedPipeW} ×4, each with an
  * OVERLAPPED and a manual-reset event; one thread waits with {@code WaitForMultipleObjects},
  * finishes the signalled instance's request with {@code GetOverlappedResult}, and moves it through

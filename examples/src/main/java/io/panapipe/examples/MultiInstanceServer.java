@@ -14,7 +14,7 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Seed program (b): the multi-instance server — four pipe instances serving simultaneous
+ * The multi-instance server — four pipe instances serving simultaneous
  * clients, each instance reconnecting to a new client when its client leaves.
  *
  * <p>The C sample keeps four instances and, when a client goes, calls
@@ -84,7 +84,7 @@ public final class MultiInstanceServer implements AutoCloseable {
 
     public static void main(String[] args) throws Exception {
         PipeName name = PipeName.of(args.length > 0 ? args[0] : "panapipe-multi");
-        try (MultiInstanceServer s = new MultiInstanceServer(name)) {
+        try (MultiInstanceServer _ = new MultiInstanceServer(name)) {   // serves until the JVM stops
             System.out.println("serving " + INSTANCES + " instances on " + name.osPath() + "; Ctrl-C to stop");
             Thread.currentThread().join();
         }

@@ -19,7 +19,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Seed program (e3): the socket chapter's overlapped I/O. A TCP socket pair on 127.0.0.1 made with
+ * Overlapped socket I/O (Winsock). A TCP socket pair on 127.0.0.1 made with
  * {@code WSASocketW(..., WSA_FLAG_OVERLAPPED)}, and one message sent and received three ways:
  *
  * <ol>

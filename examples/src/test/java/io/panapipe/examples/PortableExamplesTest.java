@@ -20,7 +20,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The seed programs (a)–(d) over the portable API: these run on Windows, on io_uring and on the nio fallback. */
+/** The portable examples (echo, multi-instance, busy client, cancellable accept) over the portable API: these run on Windows, on io_uring and on the nio fallback. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class PortableExamplesTest {
     private static PipeName unique(String what) {

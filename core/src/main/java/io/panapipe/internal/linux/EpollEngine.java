@@ -8,7 +8,11 @@ import io.panapipe.internal.Platform;
 import io.panapipe.internal.ServerEndpoint;
 import io.panapipe.internal.Transport;
 
+import io.panapipe.bindings.linux.Linux;
+
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 
@@ -34,6 +38,10 @@ public final class EpollEngine implements Engine {
     static final int POLLERS = Math.max(1, Integer.getInteger("panapipe.epoll.pollers",
             Math.max(1, Runtime.getRuntime().availableProcessors() / 2)));
 
+    private static final class Availability {
+        static final String REASON = probe();
+    }
+
     private static final class Holder {
         static final EpollEngine INSTANCE = create();
     }
@@ -44,9 +52,29 @@ public final class EpollEngine implements Engine {
         this.pollers = pollers;
     }
 
-    /** Why this engine cannot run here, or {@code null}. */
+    /**
+     * Why this engine cannot run here, or {@code null}. Probed once: an epoll instance is created
+     * and closed (this fails without native access, e.g. {@code --illegal-native-access=deny}).
+     */
     public static String unavailableReason() {
-        return Platform.isLinux() ? null : "epoll needs Linux (os.name=" + System.getProperty("os.name") + ")";
+        return Availability.REASON;
+    }
+
+    private static String probe() {
+        if (!Platform.isLinux()) {
+            return "epoll needs Linux (os.name=" + System.getProperty("os.name") + ")";
+        }
+        try (Arena temp = Arena.ofConfined()) {
+            MemorySegment errno = temp.allocate(LibC.ERRNO_SIZE, LibC.ERRNO_ALIGN);
+            int fd = LibC.epollCreate1(errno, Linux.EPOLL_CLOEXEC());
+            if (fd < 0) {
+                return "epoll_create1 failed: " + Errnos.describe(LibC.errno(errno));
+            }
+            LibC.close(errno, fd);
+            return null;
+        } catch (Throwable t) { // no native access, missing symbols, ...
+            return t.getClass().getSimpleName() + ": " + t.getMessage();
+        }
     }
 
     /** The engine of this JVM, created on first use. */
