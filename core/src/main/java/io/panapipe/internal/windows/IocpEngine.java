@@ -15,7 +15,6 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The Windows engine: one I/O completion port ({@link IocpPort}), poller platform threads
@@ -57,32 +56,14 @@ public final class IocpEngine implements Engine {
     private final OperationTable table = new OperationTable();
     private final long captureSize;
     /**
-     * Memory that must outlive every connection because a packet may still name it: the probe's
-     * slot, and the arenas of owners that retired a slot ({@link #closeArena}). Closed only by
-     * {@link #shutdown}, after the pollers have stopped.
+     * Arenas of owners that retired a slot ({@link #closeArena}): a packet may still name one of
+     * their slots. Closed only by {@link #shutdown}, after the pollers have stopped.
      */
-    private final Arena keep = Arena.ofShared();
     private final ConcurrentLinkedQueue<Arena> kept = new ConcurrentLinkedQueue<>();
-    private final ReentrantLock probeLock = new ReentrantLock();
-    /** The answer for a synchronous ERROR_MORE_DATA; {@code null} until forced or probed. */
-    private volatile SyncMoreData moreData;
-    /** The probe's read when it answered NO_PACKET: left armed, so a late packet shows up as done. */
-    private volatile Operation probeSentinel;
-    private volatile boolean probed;
 
     /** A separate engine with its own port and pollers (the JVM-wide one is {@link #instance()}). */
     IocpEngine(int pollerCount) throws PipeException {
-        this(pollerCount, SyncMoreData.forced(System.getProperty(SyncMoreData.PROPERTY)));
-    }
-
-    /**
-     * @param forcedMoreData the answer for a synchronous {@code ERROR_MORE_DATA}, or {@code null}
-     *                       to probe the system on the first MESSAGE-mode pipe
-     */
-    IocpEngine(int pollerCount, SyncMoreData forcedMoreData) throws PipeException {
         Win32Calls.ensureLoaded();
-        this.moreData = forcedMoreData;
-        this.probed = forcedMoreData != null;
         if (pollerCount < 1 || pollerCount > 64) {
             throw new IllegalArgumentException(POLLERS_PROPERTY + " must be 1..64, was " + pollerCount);
         }
@@ -183,63 +164,6 @@ public final class IocpEngine implements Engine {
         arena.close();
     }
 
-    /**
-     * The answer for a synchronous {@code ERROR_MORE_DATA}: forced, probed, or {@code UNKNOWN}
-     * (the safe one) while there is none yet.
-     */
-    SyncMoreData syncMoreData() {
-        SyncMoreData answer = moreData;
-        if (answer == null) {
-            return SyncMoreData.UNKNOWN;
-        }
-        Operation sentinel = probeSentinel;
-        if (sentinel != null && sentinel.isDone()) {
-            // the probe gave up waiting, yet a packet came: late packets exist, trust neither way
-            answer = answer.afterLatePacket();
-            moreData = answer;
-            probeSentinel = null;
-        }
-        return answer;
-    }
-
-    /**
-     * Runs {@link MoreDataProbe} once, before the first MESSAGE-mode pipe is used. Parks in Java
-     * (up to about a second, only when no packet comes), never in a blocking downcall (rule 8).
-     */
-    void ensureMoreDataProbed() {
-        if (probed) {
-            return;
-        }
-        probeLock.lock();
-        try {
-            if (probed) {
-                return;
-            }
-            // The answer holds for the whole engine, so it must not depend on the state of the
-            // thread that happens to ask first: with its interrupt status set, the probe's waits
-            // would cancel at once (a pended read would read as "learnt nothing" for good) and its
-            // parkNanos loop would spin for the full second. Hold the status back and restore it.
-            boolean interrupted = Thread.interrupted();
-            try {
-                MoreDataProbe.Result result = MoreDataProbe.run(this, keep);
-                probeSentinel = result.sentinel();
-                moreData = result.answer();
-                probed = true;
-            } finally {
-                if (interrupted) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-        } finally {
-            probeLock.unlock();
-        }
-    }
-
-    /** The probe's observations, for diagnostics and tests; {@code null} if forced or not run. */
-    SyncMoreData moreDataAnswer() {
-        return moreData;
-    }
-
     /** Slots in use, for leak checks in tests. */
     int slotsInUse() {
         return table.inUse();
@@ -270,7 +194,6 @@ public final class IocpEngine implements Engine {
             while ((a = kept.poll()) != null) {
                 a.close();
             }
-            keep.close();
         }
     }
 

@@ -25,9 +25,6 @@ final class NamedPipeClient {
 
     static NamedPipeTransport connect(IocpEngine engine, PipeName name, PipeOptions options) throws IOException {
         String path = PipeFlags.pipePath(name);
-        if (options.mode() == PipeMode.MESSAGE) {
-            engine.ensureMoreDataProbed(); // before the first message-mode read (OverlappedIo rule 3)
-        }
         try (Arena local = Arena.ofConfined()) {
             MemorySegment capture = Win32Calls.newCapture(local);
             MemorySegment wide = local.allocateFrom(path, StandardCharsets.UTF_16LE);

@@ -95,9 +95,6 @@ final class NamedPipeServer implements ServerEndpoint {
         if (!PipeFlags.isLocalPipePath(path)) {
             throw new IllegalArgumentException("a server can only be created on this machine (\\\\.\\pipe\\...): " + path);
         }
-        if (options.mode() == PipeMode.MESSAGE) {
-            engine.ensureMoreDataProbed(); // before the first message-mode read (OverlappedIo rule 3)
-        }
         PipeSecurity.Descriptor security = PipeSecurity.forServer(options);
         NamedPipeServer server = new NamedPipeServer(engine, path, options, security);
         try (Arena local = Arena.ofConfined()) {

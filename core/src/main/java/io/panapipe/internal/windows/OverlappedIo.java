@@ -20,22 +20,19 @@ import java.lang.foreign.Arena;
  *       dequeues the packet; {@link Operation#await} never returns before that.</li>
  *   <li>{@code ERROR_MORE_DATA} returned <em>synchronously</em> by a read (message mode, buffer
  *       smaller than the message; the buffer was filled, the count is taken as
- *       {@link #inlineMoreDataBytes} says): the
- *       documentation of {@code SetFileCompletionNotificationModes} says no packet is queued when
- *       "a request returns success immediately without returning ERROR_PENDING", and
- *       {@code ReadFile} documents this case as "returns FALSE and GetLastError returns
- *       ERROR_MORE_DATA"; whether a packet comes is not written down. Both wrong guesses are
- *       dangerous (waiting for a packet that never comes hangs the read; ignoring one that does come
- *       lets it complete a later request on the same slot), so the engine asks the system once
- *       ({@link MoreDataProbe}, on the first MESSAGE-mode pipe) and this class acts on
- *       {@link SyncMoreData}: {@code PACKET} → wait for it like {@code ERROR_IO_PENDING};
- *       {@code NO_PACKET} → the result is final inline; {@code UNKNOWN} (no answer yet, the probe
- *       failed, or a foreign handle's {@link #runCustom} request, whose driver the probe did not
- *       measure) → final inline, and the slot is <em>retired</em>: its operation stays registered
- *       but unarmed and its memory stays allocated, so a late packet is recognised by the poller and
+ *       {@link #inlineMoreDataBytes} says). On every Windows that JDK 22 supports this does not
+ *       happen: an overflowing message read on a handle in skip-on-success mode goes
+ *       <em>pending</em> and queues one packet carrying {@code STATUS_BUFFER_OVERFLOW} and the
+ *       bytes (Wine, dlls/ntdll/tests/pipe.c, test_completion: {@code NtReadFile} of 1 byte from
+ *       an 8-byte message returns {@code STATUS_PENDING} "win8+" and one packet is queued, while
+ *       the older synchronous {@code STATUS_BUFFER_OVERFLOW} queues none). So the synchronous case
+ *       is only a fallback, and the safe one: the result is final inline and the slot is
+ *       <em>retired</em> ({@link #FINAL_RETIRE}): its operation stays registered but unarmed and its
+ *       memory stays allocated, so a packet that comes after all is recognised by the poller and
  *       dropped, while the next request gets a fresh slot and operation id ({@link #retire}).
  *       Retired slots are never reused; the owner hands its arena to
- *       {@link IocpEngine#closeArena} instead of closing it.</li>
+ *       {@link IocpEngine#closeArena} instead of closing it. A foreign handle's {@link #runCustom}
+ *       request is treated the same way, whatever its driver.</li>
  *   <li>Any other synchronous failure queues nothing: the result is final here.</li>
  *   <li>Timeout, interrupt and close: {@link #cancel} calls {@code CancelIoEx(handle, &ov)} for this
  *       one request (never {@code CancelIo}: the issuing thread may be a virtual thread on another
@@ -90,20 +87,14 @@ final class OverlappedIo implements Canceller {
      *
      * @param kind       {@link #READ}, {@link #WRITE}, {@link #CONNECT} or {@link #CUSTOM}
      * @param error      0 if the call succeeded at once, else the code it reported
-     * @param moreData   the engine's answer for a synchronous {@code ERROR_MORE_DATA}
      * @return {@link #FINAL}, {@link #WAIT} or {@link #FINAL_RETIRE}
      */
-    static int next(int kind, int error, SyncMoreData moreData) {
+    static int next(int kind, int error) {
         if (error == WinError.ERROR_IO_PENDING) {
             return WAIT;
         }
         if (error == WinError.ERROR_MORE_DATA && (kind == READ || kind == CUSTOM)) {
-            SyncMoreData answer = kind == CUSTOM ? SyncMoreData.UNKNOWN : moreData;
-            return switch (answer.action()) {
-                case WAIT_FOR_PACKET -> WAIT;
-                case FINAL_INLINE -> FINAL;
-                case FINAL_INLINE_AND_RETIRE_SLOT -> FINAL_RETIRE;
-            };
+            return FINAL_RETIRE; // rule 3: take it inline, and never let a late packet reach a later request
         }
         return FINAL;
     }
@@ -175,10 +166,9 @@ final class OverlappedIo implements Canceller {
 
     /**
      * Arms the operation and makes the call, deciding nothing: 0 if it succeeded at once, else the
-     * code it reported. The caller must settle the operation (inline or by its packet);
-     * {@link MoreDataProbe} uses this to watch what the system does.
+     * code it reported. The caller must settle the operation (inline or by its packet).
      */
-    int issue(int kind, long buffer, int length) {
+    private int issue(int kind, long buffer, int length) {
         Operation o = op;
         OverlappedSlot s = slot;
         o.arm();
@@ -199,7 +189,7 @@ final class OverlappedIo implements Canceller {
      */
     private boolean settle(int kind, int e, Operation o, OverlappedSlot s, int length) {
         outcome = Operation.COMPLETED;
-        int what = next(kind, e, e == WinError.ERROR_MORE_DATA ? engine.syncMoreData() : SyncMoreData.UNKNOWN);
+        int what = next(kind, e);
         if (what == WAIT) {
             return true;
         }

@@ -455,7 +455,7 @@ class IocpWindowsTest {
     void manyPollersAllStopAtShutdown() throws Exception {
         int pollers = Math.min(64, Runtime.getRuntime().availableProcessors() * 4);
         for (int round = 0; round < 20; round++) {
-            IocpEngine own = new IocpEngine(pollers, SyncMoreData.UNKNOWN);
+            IocpEngine own = new IocpEngine(pollers);
             CompletableFuture<Void> done = CompletableFuture.runAsync(() -> {
                 try {
                     own.shutdown();
