@@ -30,7 +30,7 @@ public final class ForeignHandle implements AutoCloseable {
         this.engine = engine;
         this.handle = handle;
         try (Arena local = Arena.ofConfined()) {
-            engine.port().associate(handle, Win32Calls.newCapture(local));
+            engine.port().associate(handle, engine.api().newCapture(local));
         }
         try {
             lanes[0] = engine.newIo(arena, handle, gate);

@@ -51,6 +51,8 @@ public final class IocpEngine implements Engine {
         }
     }
 
+    private final Win32Api api;
+    private final String name;
     private final IocpPort port;
     private final IocpPoller[] pollers;
     private final OperationTable table = new OperationTable();
@@ -63,12 +65,21 @@ public final class IocpEngine implements Engine {
 
     /** A separate engine with its own port and pollers (the JVM-wide one is {@link #instance()}). */
     IocpEngine(int pollerCount) throws PipeException {
-        Win32Calls.ensureLoaded();
+        this(pollerCount, Win32Calls.load(), "iocp");
+    }
+
+    /**
+     * An engine over {@code api}. Only {@link Win32Calls} in the library; Panapipe's own tests also
+     * pass the Windows model (test sources), under a name that says so.
+     */
+    IocpEngine(int pollerCount, Win32Api api, String name) throws PipeException {
+        this.api = api;
+        this.name = name;
         if (pollerCount < 1 || pollerCount > 64) {
             throw new IllegalArgumentException(POLLERS_PROPERTY + " must be 1..64, was " + pollerCount);
         }
-        captureSize = Win32Calls.CAPTURE_SIZE;
-        port = new IocpPort();
+        captureSize = api.captureSize();
+        port = new IocpPort(api);
         pollers = new IocpPoller[pollerCount];
         for (int i = 0; i < pollerCount; i++) {
             pollers[i] = new IocpPoller(port, table, "panapipe-iocp-poller-" + i);
@@ -95,7 +106,12 @@ public final class IocpEngine implements Engine {
 
     @Override
     public String name() {
-        return "iocp";
+        return name;
+    }
+
+    /** The kernel this engine calls: the real one, or (in Panapipe's tests only) the Windows model. */
+    Win32Api api() {
+        return api;
     }
 
     @Override
@@ -180,7 +196,7 @@ public final class IocpEngine implements Engine {
      */
     void shutdown() throws PipeException, InterruptedException {
         try (Arena local = Arena.ofConfined()) {
-            MemorySegment capture = Win32Calls.newCapture(local);
+            MemorySegment capture = api.newCapture(local);
             for (IocpPoller poller : pollers) {
                 poller.requestStop();
             }

@@ -37,6 +37,7 @@ final class IocpPoller implements Runnable {
     private static final int INFINITE = -1;
 
     private final IocpPort port;
+    private final Win32Api api;
     private final OperationTable table;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment entries;
@@ -47,10 +48,11 @@ final class IocpPoller implements Runnable {
 
     IocpPoller(IocpPort port, OperationTable table, String name) {
         this.port = port;
+        this.api = port.api();
         this.table = table;
         this.entries = arena.allocate(ENTRY_SIZE * BATCH, 8);
         this.removed = arena.allocate(ValueLayout.JAVA_INT);
-        this.capture = Win32Calls.newCapture(arena);
+        this.capture = api.newCapture(arena);
         this.thread = Thread.ofPlatform().daemon().name(name).unstarted(this);
     }
 
@@ -74,7 +76,7 @@ final class IocpPoller implements Runnable {
             int failures = 0;
             while (true) {
                 removed.set(ValueLayout.JAVA_INT, 0, 0);
-                int ok = Win32Calls.getQueuedCompletionStatusEx(capture, port.handle(), entries.address(), BATCH,
+                int ok = api.getQueuedCompletionStatusEx(capture, port.handle(), entries.address(), BATCH,
                         removed.address(), INFINITE, 0);
                 int n = entriesToDispatch(removed.get(ValueLayout.JAVA_INT, 0));
                 boolean wake = n > 0 && dispatchBatch(table, entries, n);
@@ -82,7 +84,7 @@ final class IocpPoller implements Runnable {
                     return;
                 }
                 if (ok == 0) {
-                    int error = Win32Calls.lastError(capture);
+                    int error = api.lastError(capture);
                     if (stopping || error == WinError.ERROR_ABANDONED_WAIT_0 || error == WinError.ERROR_INVALID_HANDLE) {
                         return; // the port is gone
                     }

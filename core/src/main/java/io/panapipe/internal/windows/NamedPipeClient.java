@@ -25,44 +25,45 @@ final class NamedPipeClient {
 
     static NamedPipeTransport connect(IocpEngine engine, PipeName name, PipeOptions options) throws IOException {
         String path = PipeFlags.pipePath(name);
+        Win32Api api = engine.api();
         try (Arena local = Arena.ofConfined()) {
-            MemorySegment capture = Win32Calls.newCapture(local);
+            MemorySegment capture = api.newCapture(local);
             MemorySegment wide = local.allocateFrom(path, StandardCharsets.UTF_16LE);
-            long h = Win32Calls.createFileW(capture, wide.address(), PipeFlags.clientAccess(), 0, 0L, OPEN_EXISTING,
+            long h = api.createFileW(capture, wide.address(), PipeFlags.clientAccess(), 0, 0L, OPEN_EXISTING,
                     PipeFlags.clientFlags(options), 0L);
             if (h == IocpPort.INVALID_HANDLE || h == 0) {
-                throw WinError.exception("connect to " + path, Win32Calls.lastError(capture));
+                throw WinError.exception("connect to " + path, api.lastError(capture));
             }
             try {
                 int readMode = PipeFlags.clientReadMode(options);
                 if (readMode >= 0) {
                     MemorySegment mode = local.allocateFrom(ValueLayout.JAVA_INT, readMode);
-                    if (Win32Calls.setNamedPipeHandleState(capture, h, mode.address(), 0L, 0L) == 0) {
+                    if (api.setNamedPipeHandleState(capture, h, mode.address(), 0L, 0L) == 0) {
                         throw WinError.exception("SetNamedPipeHandleState(PIPE_READMODE_MESSAGE) " + path,
-                                Win32Calls.lastError(capture));
+                                api.lastError(capture));
                     }
                 }
                 engine.port().associate(h, capture);
                 if (options.verifyServerUser()) {
-                    verifyServerUser(capture, local, h, path);
+                    verifyServerUser(api, capture, local, h, path);
                 }
                 return new NamedPipeTransport(engine, h, false, options.mode());
             } catch (IOException | RuntimeException e) {
-                Win32Calls.closeHandle(capture, h);
+                api.closeHandle(capture, h);
                 throw e;
             }
         }
     }
 
     /** Refuses a server whose process runs as another user than this one. */
-    private static void verifyServerUser(MemorySegment capture, Arena local, long h, String path) throws PipeException {
+    private static void verifyServerUser(Win32Api api, MemorySegment capture, Arena local, long h, String path) throws PipeException {
         MemorySegment pid = local.allocate(ValueLayout.JAVA_INT);
-        if (Win32Calls.getNamedPipeServerProcessId(capture, h, pid.address()) == 0) {
-            throw WinError.exception("GetNamedPipeServerProcessId " + path, Win32Calls.lastError(capture));
+        if (api.getNamedPipeServerProcessId(capture, h, pid.address()) == 0) {
+            throw WinError.exception("GetNamedPipeServerProcessId " + path, api.lastError(capture));
         }
         int serverPid = pid.get(ValueLayout.JAVA_INT, 0);
-        String serverUser = PipeSecurity.processUserSid(serverPid);
-        String me = PipeSecurity.currentUserSid();
+        String serverUser = PipeSecurity.processUserSid(api, serverPid);
+        String me = PipeSecurity.currentUserSid(api);
         if (!serverUser.equals(me)) {
             throw new PipeException("connect to " + path, WinError.ERROR_ACCESS_DENIED, "ERROR_ACCESS_DENIED",
                     "the server (process " + Integer.toUnsignedString(serverPid) + ") runs as " + serverUser

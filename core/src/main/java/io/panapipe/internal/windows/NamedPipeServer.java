@@ -64,13 +64,14 @@ final class NamedPipeServer implements ServerEndpoint {
         }
 
         void free(MemorySegment capture) {
-            Win32Calls.closeHandle(capture, handle);
+            api.closeHandle(capture, handle);
             engine.releaseIo(connect);
             arena.close();
         }
     }
 
     private final IocpEngine engine;
+    private final Win32Api api;
     private final PipeOptions options;
     private final String path;
     private final Arena arena = Arena.ofShared();
@@ -83,6 +84,7 @@ final class NamedPipeServer implements ServerEndpoint {
 
     private NamedPipeServer(IocpEngine engine, String path, PipeOptions options, PipeSecurity.Descriptor security) {
         this.engine = engine;
+        this.api = engine.api();
         this.options = options;
         this.path = path;
         this.security = security;
@@ -95,10 +97,10 @@ final class NamedPipeServer implements ServerEndpoint {
         if (!PipeFlags.isLocalPipePath(path)) {
             throw new IllegalArgumentException("a server can only be created on this machine (\\\\.\\pipe\\...): " + path);
         }
-        PipeSecurity.Descriptor security = PipeSecurity.forServer(options);
+        PipeSecurity.Descriptor security = PipeSecurity.forServer(engine.api(), options);
         NamedPipeServer server = new NamedPipeServer(engine, path, options, security);
         try (Arena local = Arena.ofConfined()) {
-            MemorySegment capture = Win32Calls.newCapture(local);
+            MemorySegment capture = engine.api().newCapture(local);
             Instance first = server.createInstance(true, capture);
             try {
                 server.listen(first, capture);
@@ -122,11 +124,11 @@ final class NamedPipeServer implements ServerEndpoint {
 
     private Instance createInstance(boolean first, MemorySegment capture) throws PipeException {
         // the descriptor lives as long as the server, so it outlives this call (and every other one)
-        long h = Win32Calls.createNamedPipeW(capture, wideName.address(), PipeFlags.serverOpenMode(first),
+        long h = api.createNamedPipeW(capture, wideName.address(), PipeFlags.serverOpenMode(first),
                 PipeFlags.serverPipeMode(options), PipeFlags.maxInstances(options), PipeFlags.outBufferSize(options),
                 PipeFlags.inBufferSize(options), 0, security.attributes());
         if (h == IocpPort.INVALID_HANDLE || h == 0) {
-            int error = Win32Calls.lastError(capture);
+            int error = api.lastError(capture);
             if (first && (error == WinError.ERROR_ACCESS_DENIED || error == WinError.ERROR_PIPE_BUSY)) {
                 throw new PipeException("bind " + path, error, WinError.name(error),
                         "another server already holds this pipe name (FILE_FLAG_FIRST_PIPE_INSTANCE)");
@@ -138,7 +140,7 @@ final class NamedPipeServer implements ServerEndpoint {
             engine.port().associate(h, capture);
             instance = new Instance(h);
         } catch (PipeException | RuntimeException e) {
-            Win32Calls.closeHandle(capture, h);
+            api.closeHandle(capture, h);
             throw e;
         }
         return instance;
@@ -170,8 +172,8 @@ final class NamedPipeServer implements ServerEndpoint {
      * {@code ERROR_NO_DATA} (and {@link #listen} would loop on it), so the failure is reported.
      */
     private void disconnect(Instance instance, MemorySegment capture) throws PipeException {
-        if (Win32Calls.disconnectNamedPipe(capture, instance.handle) == 0) {
-            throw WinError.exception("DisconnectNamedPipe " + path, Win32Calls.lastError(capture));
+        if (api.disconnectNamedPipe(capture, instance.handle) == 0) {
+            throw WinError.exception("DisconnectNamedPipe " + path, api.lastError(capture));
         }
     }
 
@@ -202,7 +204,7 @@ final class NamedPipeServer implements ServerEndpoint {
         long deadline = System.nanoTime() + timeoutNanos;
         long busyPause = 200_000;
         try (Arena local = Arena.ofConfined()) {
-            MemorySegment capture = Win32Calls.newCapture(local);
+            MemorySegment capture = api.newCapture(local);
             for (;;) {
                 Instance ready = takeReady(capture);
                 if (ready != null) {
@@ -223,7 +225,7 @@ final class NamedPipeServer implements ServerEndpoint {
                     } catch (RuntimeException e) {
                         // no transport owns the connected handle: close it rather than leak it
                         // (nothing is in flight on it; the client sees ERROR_BROKEN_PIPE)
-                        Win32Calls.closeHandle(capture, ready.handle);
+                        api.closeHandle(capture, ready.handle);
                         throw e;
                     }
                 }
@@ -331,7 +333,7 @@ final class NamedPipeServer implements ServerEndpoint {
     @Override
     public void release() {
         try (Arena local = Arena.ofConfined()) {
-            MemorySegment capture = Win32Calls.newCapture(local);
+            MemorySegment capture = api.newCapture(local);
             Instance instance;
             while ((instance = backlog.poll()) != null) {
                 if (instance.pending && !instance.connect.operation().isDone()) {

@@ -21,6 +21,7 @@ import java.nio.channels.ClosedByInterruptException;
  */
 final class NamedPipeTransport implements Transport {
     private final IocpEngine engine;
+    private final Win32Api api;
     private final long handle;
     private final boolean serverEnd;
     private final PipeMode mode;
@@ -33,6 +34,7 @@ final class NamedPipeTransport implements Transport {
     /** @param handle an open pipe handle already associated with the engine's port */
     NamedPipeTransport(IocpEngine engine, long handle, boolean serverEnd, PipeMode mode) {
         this.engine = engine;
+        this.api = engine.api();
         this.handle = handle;
         this.serverEnd = serverEnd;
         this.mode = mode;
@@ -139,14 +141,14 @@ final class NamedPipeTransport implements Transport {
     @Override
     public long peerProcessId() throws IOException {
         try (Arena local = Arena.ofConfined()) {
-            MemorySegment capture = Win32Calls.newCapture(local);
+            MemorySegment capture = api.newCapture(local);
             MemorySegment pid = local.allocate(ValueLayout.JAVA_INT);
             int ok = serverEnd
-                    ? Win32Calls.getNamedPipeClientProcessId(capture, handle, pid.address())
-                    : Win32Calls.getNamedPipeServerProcessId(capture, handle, pid.address());
+                    ? api.getNamedPipeClientProcessId(capture, handle, pid.address())
+                    : api.getNamedPipeServerProcessId(capture, handle, pid.address());
             if (ok == 0) {
                 throw WinError.exception(serverEnd ? "GetNamedPipeClientProcessId" : "GetNamedPipeServerProcessId",
-                        Win32Calls.lastError(capture));
+                        api.lastError(capture));
             }
             return Integer.toUnsignedLong(pid.get(ValueLayout.JAVA_INT, 0));
         }
@@ -166,13 +168,13 @@ final class NamedPipeTransport implements Transport {
     @Override
     public void release() throws IOException {
         try (Arena local = Arena.ofConfined()) {
-            MemorySegment capture = Win32Calls.newCapture(local);
-            int ok = Win32Calls.closeHandle(capture, handle);
+            MemorySegment capture = api.newCapture(local);
+            int ok = api.closeHandle(capture, handle);
             engine.releaseIo(reader);
             engine.releaseIo(writer);
             engine.closeArena(arena, reader, writer); // kept if a slot in it was retired
             if (ok == 0) {
-                throw WinError.exception("CloseHandle", Win32Calls.lastError(capture));
+                throw WinError.exception("CloseHandle", api.lastError(capture));
             }
         }
     }

@@ -61,6 +61,7 @@ final class OverlappedIo implements Canceller {
     static final int FINAL_RETIRE = 2;
 
     private final IocpEngine engine;
+    private final Win32Api api;
     private final Arena arena;
     // Volatile: replaced by the owning thread when the slot is retired, read by a closer's wakeAll.
     private volatile Operation op;
@@ -75,6 +76,7 @@ final class OverlappedIo implements Canceller {
     /** Use {@link IocpEngine#newIo}; {@code arena} holds this request's slots, retired ones included. */
     OverlappedIo(IocpEngine engine, Arena arena, Operation op, OverlappedSlot slot, long handle, IoGate gate) {
         this.engine = engine;
+        this.api = engine.api();
         this.arena = arena;
         this.op = op;
         this.slot = slot;
@@ -174,12 +176,12 @@ final class OverlappedIo implements Canceller {
         o.arm();
         s.reset();
         int ok = switch (kind) {
-            case READ -> Win32Calls.readFile(s.capture(), handle, buffer, length, s.address());
-            case WRITE -> Win32Calls.writeFile(s.capture(), handle, buffer, length, s.address());
-            case CONNECT -> Win32Calls.connectNamedPipe(s.capture(), handle, s.address());
+            case READ -> api.readFile(s.capture(), handle, buffer, length, s.address());
+            case WRITE -> api.writeFile(s.capture(), handle, buffer, length, s.address());
+            case CONNECT -> api.connectNamedPipe(s.capture(), handle, s.address());
             default -> throw new IllegalArgumentException("kind " + kind);
         };
-        return ok != 0 ? WinError.ERROR_SUCCESS : Win32Calls.lastError(s.capture());
+        return ok != 0 ? WinError.ERROR_SUCCESS : api.lastError(s.capture());
     }
 
     /**
@@ -217,7 +219,7 @@ final class OverlappedIo implements Canceller {
         Operation fresh = engine.allocateOperation();
         OverlappedSlot freshSlot;
         try {
-            freshSlot = new OverlappedSlot(arena, fresh.id(), Win32Calls.CAPTURE_SIZE);
+            freshSlot = new OverlappedSlot(arena, fresh.id(), api.captureSize());
         } catch (RuntimeException e) {
             engine.releaseOperation(fresh);
             throw e;
@@ -244,7 +246,7 @@ final class OverlappedIo implements Canceller {
     public void cancel(Operation o) {
         // FALSE with ERROR_NOT_FOUND means it completed already: the packet is on its way
         OverlappedSlot s = slot;
-        Win32Calls.cancelIoEx(s.capture(), handle, s.address());
+        api.cancelIoEx(s.capture(), handle, s.address());
     }
 
     /**
@@ -262,8 +264,8 @@ final class OverlappedIo implements Canceller {
             error = WinError.ERROR_SUCCESS;
             return;
         }
-        int ok = Win32Calls.getOverlappedResult(s.capture(), handle, s.address(), s.outAddress(), 0);
-        error = ok != 0 ? WinError.ERROR_SUCCESS : Win32Calls.lastError(s.capture());
+        int ok = api.getOverlappedResult(s.capture(), handle, s.address(), s.outAddress(), 0);
+        error = ok != 0 ? WinError.ERROR_SUCCESS : api.lastError(s.capture());
     }
 
     /**
