@@ -52,14 +52,21 @@ public final class IocpHandle implements AutoCloseable {
         this.handle = handle;
     }
 
-    /** Associates {@code handle} (a HANDLE or SOCKET value) with Panapipe's completion port. */
+    /**
+     * Associates a {@code HANDLE} (a file or pipe opened with {@code FILE_FLAG_OVERLAPPED}) with
+     * Panapipe's completion port. A failed request reports its {@code GetOverlappedResult} code.
+     */
     public static IocpHandle associate(MemorySegment handle) throws IOException {
-        return new IocpHandle(IocpEngine.associate(handle.address()));
+        return new IocpHandle(IocpEngine.associate(handle.address(), false));
     }
 
-    /** As {@link #associate(MemorySegment)} for a {@code SOCKET} value. */
+    /**
+     * Associates a {@code SOCKET} (from {@code WSASocketW(..., WSA_FLAG_OVERLAPPED)}) with
+     * Panapipe's completion port. A failed request reports its {@code WSAGetOverlappedResult}
+     * code, so a reset is {@code WSAECONNRESET} (10054), as Winsock documents it.
+     */
     public static IocpHandle associate(long socket) throws IOException {
-        return new IocpHandle(IocpEngine.associate(socket));
+        return new IocpHandle(IocpEngine.associate(socket, true));
     }
 
     /** Runs a receiving request on the read lane; returns the bytes transferred. */

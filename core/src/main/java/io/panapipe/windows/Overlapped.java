@@ -90,7 +90,16 @@ public final class Overlapped implements AutoCloseable {
         Calls.resetEvent(event);
     }
 
-    /** {@code HasOverlappedIoCompleted}: whether the request is no longer pending. */
+    /**
+     * {@code HasOverlappedIoCompleted}: whether {@code Internal} is no longer {@code STATUS_PENDING}.
+     *
+     * <p>Meaningful only for a request that returned {@code ERROR_IO_PENDING} (or succeeded). After
+     * a request that failed <em>synchronously</em> (FALSE with any code but {@code ERROR_IO_PENDING})
+     * this stays {@code false} forever: kernel32 sets {@code Internal} to {@code STATUS_PENDING}
+     * before it issues the request, and a request that never started is never completed, so nothing
+     * writes it again. Check the call's own result first; call {@link #reset()} before reusing the
+     * OVERLAPPED.
+     */
     public boolean isComplete() {
         return _OVERLAPPED.Internal(segment) != STATUS_PENDING;
     }

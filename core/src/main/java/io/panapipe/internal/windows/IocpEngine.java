@@ -14,6 +14,8 @@ import io.panapipe.internal.completion.OperationTable;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
@@ -62,6 +64,13 @@ public final class IocpEngine implements Engine {
      * their slots. Closed only by {@link #shutdown}, after the pollers have stopped.
      */
     private final ConcurrentLinkedQueue<Arena> kept = new ConcurrentLinkedQueue<>();
+    /** Every request lane that exists, so that a dying poller can fail the requests waiting in them. */
+    private final Set<OverlappedIo> lanes = ConcurrentHashMap.newKeySet();
+    /** Why a poller died, or {@code null}: once set, the engine is failed for good (issue 10, defect 7). */
+    private volatile Failure failure;
+
+    private record Failure(String poller, Throwable cause) {
+    }
 
     /** A separate engine with its own port and pollers (the JVM-wide one is {@link #instance()}). */
     IocpEngine(int pollerCount) throws PipeException {
@@ -82,7 +91,7 @@ public final class IocpEngine implements Engine {
         port = new IocpPort(api);
         pollers = new IocpPoller[pollerCount];
         for (int i = 0; i < pollerCount; i++) {
-            pollers[i] = new IocpPoller(port, table, "panapipe-iocp-poller-" + i);
+            pollers[i] = new IocpPoller(this, port, table, "panapipe-iocp-poller-" + i);
             pollers[i].start();
         }
     }
@@ -116,11 +125,13 @@ public final class IocpEngine implements Engine {
 
     @Override
     public ServerEndpoint bind(PipeName name, PipeOptions options) throws IOException {
+        checkHealthy();
         return NamedPipeServer.bind(this, name, options);
     }
 
     @Override
     public Transport connect(PipeName name, PipeOptions options) throws IOException {
+        checkHealthy();
         return NamedPipeClient.connect(this, name, options);
     }
 
@@ -143,9 +154,20 @@ public final class IocpEngine implements Engine {
      * owner closes that arena with {@link #closeArena}, never directly, since a slot may retire.
      */
     OverlappedIo newIo(Arena arena, long handle, IoGate gate) {
+        return newIo(arena, handle, gate, false);
+    }
+
+    /**
+     * @param socket the handle is a Winsock {@code SOCKET}: a failed request's code comes from
+     *               {@code WSAGetOverlappedResult}, not {@code GetOverlappedResult}
+     */
+    OverlappedIo newIo(Arena arena, long handle, IoGate gate, boolean socket) {
         Operation op = table.allocate();
         try {
-            return new OverlappedIo(this, arena, op, new OverlappedSlot(arena, op.id(), captureSize), handle, gate);
+            OverlappedIo io = new OverlappedIo(this, arena, op, new OverlappedSlot(arena, op.id(), captureSize), handle,
+                    gate, socket);
+            lanes.add(io);
+            return io;
         } catch (RuntimeException e) {
             table.release(op);
             throw e;
@@ -162,6 +184,7 @@ public final class IocpEngine implements Engine {
 
     /** Returns a slot whose last request has completed (its arena is closed by the owner afterwards). */
     void releaseIo(OverlappedIo io) {
+        lanes.remove(io);
         table.release(io.operation());
     }
 
@@ -178,6 +201,49 @@ public final class IocpEngine implements Engine {
             }
         }
         arena.close();
+    }
+
+    /**
+     * Called by a poller thread that is about to die of {@code cause} (anything but a requested
+     * stop): the engine is failed for good. Every request waiting for a packet is woken (its owner
+     * then cancels it and waits until the kernel has let go of its memory, see
+     * {@link OverlappedIo}), and every later call fails with {@link #failure()}.
+     */
+    void pollerDied(String poller, Throwable cause) {
+        if (failure == null) {
+            failure = new Failure(poller, cause);
+        }
+        for (OverlappedIo io : lanes) {
+            io.failPending();
+        }
+    }
+
+    /** Whether a poller died ({@link #pollerDied}). */
+    boolean isFailed() {
+        return failure != null;
+    }
+
+    /**
+     * The exception every waiter and every later call gets once a poller died, naming the cause;
+     * {@code null} while the engine is healthy. A new instance per call, for its stack trace.
+     */
+    PipeException failure() {
+        Failure f = failure;
+        if (f == null) {
+            return null;
+        }
+        PipeException e = new PipeException("IOCP engine", WinError.ERROR_ABANDONED_WAIT_0, "ENGINE_FAILED",
+                "the completion-port poller " + f.poller() + " died (" + f.cause() + "); this engine serves no more I/O");
+        e.initCause(f.cause());
+        return e;
+    }
+
+    /** Throws {@link #failure()} if a poller died. */
+    void checkHealthy() throws PipeException {
+        PipeException e = failure();
+        if (e != null) {
+            throw e;
+        }
     }
 
     /** Slots in use, for leak checks in tests. */
@@ -216,9 +282,14 @@ public final class IocpEngine implements Engine {
     /**
      * Associates a foreign overlapped handle (a socket from {@code WSASocketW(..., WSA_FLAG_OVERLAPPED)},
      * a file) with this engine's port, for {@link io.panapipe.windows.IocpHandle}.
+     *
+     * @param socket whether {@code handle} is a Winsock {@code SOCKET}: then a failed request's code
+     *               comes from {@code WSAGetOverlappedResult} ({@code WSAECONNRESET}, not
+     *               {@code ERROR_NETNAME_DELETED})
      */
-    public static ForeignHandle associate(long handle) throws PipeException {
+    public static ForeignHandle associate(long handle, boolean socket) throws PipeException {
         IocpEngine engine = instance();
-        return new ForeignHandle(engine, handle);
+        engine.checkHealthy();
+        return new ForeignHandle(engine, handle, socket);
     }
 }

@@ -30,9 +30,18 @@ final class NamedPipeTransport implements Transport {
     private final OverlappedIo reader;
     private final OverlappedIo writer;
     private boolean messageComplete = true; // reader thread only
+    private final Runnable onRelease;
 
     /** @param handle an open pipe handle already associated with the engine's port */
     NamedPipeTransport(IocpEngine engine, long handle, boolean serverEnd, PipeMode mode) {
+        this(engine, handle, serverEnd, mode, null);
+    }
+
+    /**
+     * @param onRelease run once the handle is closed (a server counts its live instances), or null
+     */
+    NamedPipeTransport(IocpEngine engine, long handle, boolean serverEnd, PipeMode mode, Runnable onRelease) {
+        this.onRelease = onRelease;
         this.engine = engine;
         this.api = engine.api();
         this.handle = handle;
@@ -122,7 +131,10 @@ final class NamedPipeTransport implements Transport {
             throw interrupted(writer.outcome(), "write", n);
         }
         if (error == WinError.ERROR_SUCCESS) {
-            return n;
+            // Success with 0 of length > 0 bytes: no progress, and writeAll would loop on it
+            // forever (issue 10, defect 8). Not a documented outcome of WriteFile; report it.
+            throw new PipeException("WriteFile", error, WinError.name(error),
+                    "reported success with 0 of " + length + " bytes written");
         }
         if (WinError.isPeerGone(error)) {
             throw new PipeException("WriteFile", error, WinError.name(error), "Broken pipe: the other end closed the pipe");
@@ -170,6 +182,9 @@ final class NamedPipeTransport implements Transport {
         try (Arena local = Arena.ofConfined()) {
             MemorySegment capture = api.newCapture(local);
             int ok = api.closeHandle(capture, handle);
+            if (onRelease != null) {
+                onRelease.run();
+            }
             engine.releaseIo(reader);
             engine.releaseIo(writer);
             engine.closeArena(arena, reader, writer); // kept if a slot in it was retired

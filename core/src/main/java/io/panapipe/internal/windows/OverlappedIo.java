@@ -4,6 +4,8 @@ import io.panapipe.internal.completion.Canceller;
 import io.panapipe.internal.completion.IoGate;
 import io.panapipe.internal.completion.Operation;
 
+import io.panapipe.PipeException;
+
 import java.lang.foreign.Arena;
 
 /**
@@ -60,6 +62,14 @@ final class OverlappedIo implements Canceller {
     /** {@link #next}: final now, but a packet might still come: retire the slot. */
     static final int FINAL_RETIRE = 2;
 
+    /**
+     * The status an operation gets when the engine's failure, not the kernel, ended its wait: an
+     * NTSTATUS with the customer bit set, which the system never produces.
+     */
+    static final int ENGINE_FAILED_STATUS = 0xE0DE_AD01;
+    /** {@code STATUS_PENDING}: {@code OVERLAPPED.Internal} while the request is in flight. */
+    static final long STATUS_PENDING = 0x103;
+
     private final IocpEngine engine;
     private final Win32Api api;
     private final Arena arena;
@@ -68,13 +78,16 @@ final class OverlappedIo implements Canceller {
     private volatile OverlappedSlot slot;
     private final long handle;
     private final IoGate gate;
+    private final boolean socket;
     private int error;
     private int bytes;
     private int outcome;
     private int retired;
 
     /** Use {@link IocpEngine#newIo}; {@code arena} holds this request's slots, retired ones included. */
-    OverlappedIo(IocpEngine engine, Arena arena, Operation op, OverlappedSlot slot, long handle, IoGate gate) {
+    OverlappedIo(IocpEngine engine, Arena arena, Operation op, OverlappedSlot slot, long handle, IoGate gate,
+                 boolean socket) {
+        this.socket = socket;
         this.engine = engine;
         this.api = engine.api();
         this.arena = arena;
@@ -130,7 +143,7 @@ final class OverlappedIo implements Canceller {
     }
 
     /** Issues a request and waits for it; afterwards read {@link #error()}, {@link #bytes()}, {@link #outcome()}. */
-    void run(int kind, long buffer, int length, long timeoutNanos) {
+    void run(int kind, long buffer, int length, long timeoutNanos) throws PipeException {
         if (start(kind, buffer, length)) {
             finish(timeoutNanos);
         }
@@ -143,7 +156,8 @@ final class OverlappedIo implements Canceller {
      *              once, or the error code it reported ({@code ERROR_IO_PENDING}/{@code WSA_IO_PENDING}
      *              when a completion will come)
      */
-    void runCustom(java.util.function.LongToIntFunction issue, long timeoutNanos) {
+    void runCustom(java.util.function.LongToIntFunction issue, long timeoutNanos) throws PipeException {
+        engine.checkHealthy();
         Operation o = op;
         OverlappedSlot s = slot;
         o.arm();
@@ -160,7 +174,8 @@ final class OverlappedIo implements Canceller {
      * @return {@code true} if a completion packet will come ({@link #finish} or
      *         {@link #finishUninterruptibly} must follow); {@code false} if the result is final
      */
-    boolean start(int kind, long buffer, int length) {
+    boolean start(int kind, long buffer, int length) throws PipeException {
+        engine.checkHealthy();
         Operation o = op;
         OverlappedSlot s = slot;
         return settle(kind, issue(kind, buffer, length), o, s, length);
@@ -229,16 +244,76 @@ final class OverlappedIo implements Canceller {
         op = fresh;
     }
 
-    /** Waits for the packet of a started request, cancelling it on timeout, interrupt or close. */
-    void finish(long timeoutNanos) {
-        outcome = op.await(timeoutNanos, this, gate);
-        collect();
+    /**
+     * Waits for the packet of a started request, cancelling it on timeout, interrupt or close.
+     *
+     * @throws PipeException the engine failed ({@link IocpEngine#failure()}); the request was
+     *         cancelled and the kernel has let go of its memory
+     */
+    void finish(long timeoutNanos) throws PipeException {
+        if (!engine.isFailed()) {
+            outcome = op.await(timeoutNanos, this, gate);
+        }
+        afterWait();
     }
 
     /** Waits for the packet without cancelling (the request was cancelled already, or must be reaped). */
-    void finishUninterruptibly() {
-        op.awaitUninterruptibly();
+    void finishUninterruptibly() throws PipeException {
+        if (!engine.isFailed()) {
+            op.awaitUninterruptibly();
+        }
+        afterWait();
+    }
+
+    /**
+     * Wakes the owner of a request still waiting for its packet, because no poller will deliver
+     * it ({@link IocpEngine#pollerDied}). The owner then {@linkplain #reapAfterFailure reaps} it.
+     */
+    void failPending() {
+        Operation o = op;
+        if (!o.isDone()) {
+            o.complete(0, ENGINE_FAILED_STATUS);
+        }
+    }
+
+    private void afterWait() throws PipeException {
+        Operation o = op;
+        // The failure check comes after the wait: a request armed before the engine failed is
+        // completed by failPending (pollerDied runs after the failure is published), and one armed
+        // after it sees isFailed() here, so no owner waits for a packet nobody will dequeue.
+        if (engine.isFailed() && (!o.isDone() || o.flags() == ENGINE_FAILED_STATUS)) {
+            reapAfterFailure(o);
+            throw engine.failure();
+        }
         collect();
+    }
+
+    /**
+     * After the engine failed: cancels the request and waits until the kernel has finished with
+     * it, which {@code OVERLAPPED.Internal} tells without any packet (the documentation of
+     * {@code OVERLAPPED}: {@code STATUS_PENDING} while the request is in flight, the final status
+     * once it completed; {@code HasOverlappedIoCompleted} reads the same field). Only then may the
+     * slot and the buffer be reused or freed (rule 1). Parks in Java, never in the kernel.
+     */
+    private void reapAfterFailure(Operation o) {
+        OverlappedSlot s = slot;
+        api.cancelIoEx(s.capture(), handle, s.address());
+        boolean interrupted = Thread.interrupted(); // parkNanos would return at once
+        long pause = 10_000;
+        while (OverlappedSlot.statusAt(s.address()) == STATUS_PENDING) {
+            java.util.concurrent.locks.LockSupport.parkNanos(this, pause);
+            pause = Math.min(pause * 2, 10_000_000);
+            interrupted |= Thread.interrupted();
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        bytes = 0;
+        error = WinError.ERROR_OPERATION_ABORTED;
+        outcome = Operation.CLOSED;
+        if (!o.isDone()) {
+            o.completeInline(0, ENGINE_FAILED_STATUS);
+        }
     }
 
     /** Requests cancellation of the in-flight request; its completion still comes through the port. */
@@ -262,6 +337,14 @@ final class OverlappedIo implements Canceller {
         bytes = o.result();
         if (o.flags() == 0) {
             error = WinError.ERROR_SUCCESS;
+            return;
+        }
+        if (socket) {
+            // A socket's code comes from WSAGetOverlappedResult: GetOverlappedResult would turn a
+            // reset into ERROR_NETNAME_DELETED instead of WSAECONNRESET (issue 10, defect 6; the
+            // WSAGetOverlappedResult documentation is the socket counterpart of the same call).
+            int ok = api.wsaGetOverlappedResult(s.capture(), handle, s.address(), s.outAddress(), 0, s.out2Address());
+            error = ok != 0 ? WinError.ERROR_SUCCESS : api.wsaLastError(s.capture());
             return;
         }
         int ok = api.getOverlappedResult(s.capture(), handle, s.address(), s.outAddress(), 0);

@@ -73,6 +73,15 @@ interface Win32Api {
 
     int getNamedPipeInfo(MemorySegment capture, long handle, long flags, long outSize, long inSize, long maxInstances);
 
+    /**
+     * {@code WSAGetOverlappedResult(s, ov, &bytes, wait, &flags)} (ws2_32): BOOL; on failure its
+     * code is read with {@link #wsaLastError}. Only ever called with {@code wait == FALSE}.
+     */
+    int wsaGetOverlappedResult(MemorySegment capture, long socket, long overlapped, long bytesOut, int wait, long flagsOut);
+
+    /** The {@code WSAGetLastError} value the last Winsock call stored in {@code capture}. */
+    int wsaLastError(MemorySegment capture);
+
     long openProcess(MemorySegment capture, int access, int inherit, int pid);
 
     long getCurrentProcess();

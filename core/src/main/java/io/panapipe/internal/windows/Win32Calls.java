@@ -38,6 +38,8 @@ final class Win32Calls implements Win32Api {
     private static final Linker LINKER = Linker.nativeLinker();
     private static final Linker.Option CAPTURE;
     private static final VarHandle LAST_ERROR;
+    private static final Linker.Option CAPTURE_WSA;
+    private static final VarHandle WSA_LAST_ERROR;
     /** Size of the capture-state area a caller must pass. */
     static final long CAPTURE_SIZE;
 
@@ -46,6 +48,8 @@ final class Win32Calls implements Win32Api {
         CAPTURE = Linker.Option.captureCallState("GetLastError");
         LAST_ERROR = Linker.Option.captureStateLayout().varHandle(MemoryLayout.PathElement.groupElement("GetLastError"));
         CAPTURE_SIZE = Linker.Option.captureStateLayout().byteSize();
+        CAPTURE_WSA = Linker.Option.captureCallState("WSAGetLastError");
+        WSA_LAST_ERROR = Linker.Option.captureStateLayout().varHandle(MemoryLayout.PathElement.groupElement("WSAGetLastError"));
     }
 
     private static final Win32Calls INSTANCE = new Win32Calls();
@@ -160,6 +164,24 @@ final class Win32Calls implements Win32Api {
         } catch (Throwable t) {
             throw unexpected(t);
         }
+    }
+
+    private static final MethodHandle WSA_GET_OVERLAPPED_RESULT = LINKER.downcallHandle(
+            Win32.WSAGetOverlappedResult$address(), addressesAsLongs(Win32.WSAGetOverlappedResult$descriptor()), CAPTURE_WSA);
+
+    @Override
+    public int wsaGetOverlappedResult(MemorySegment capture, long socket, long overlapped, long bytesOut, int wait,
+                                      long flagsOut) {
+        try {
+            return (int) WSA_GET_OVERLAPPED_RESULT.invokeExact(capture, socket, overlapped, bytesOut, wait, flagsOut);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    @Override
+    public int wsaLastError(MemorySegment capture) {
+        return (int) WSA_LAST_ERROR.get(capture, 0L);
     }
 
     // ---- the completion port ---------------------------------------------------------------
