@@ -284,6 +284,23 @@ class PipeContractTest {
                 PipeTimeoutException e = assertThrows(PipeTimeoutException.class,
                         () -> c.write(big, Duration.ofMillis(300)));
                 long written = e.bytesTransferred;
+                if (TestPipes.engine().startsWith("iocp")) {
+                    // Windows: the count covers the WriteFile pieces that completed; the cancelled
+                    // one's bytes are unknown, so the write side is unusable and reads go on
+                    // (see Pipe.write(MemorySegment, Duration)).
+                    assertTrue(written >= 0 && written < big.byteSize(), "wrote " + written);
+                    assertThrows(IOException.class, () -> c.write(MemorySegment.ofArray(new byte[] {1}), Duration.ofSeconds(10)));
+                    MemorySegment buf = arena.allocate(1 << 16);
+                    long got = 0;
+                    while (got < written) {
+                        got += s.read(buf, Duration.ofSeconds(10));
+                    }
+                    c.close();
+                    while (s.read(buf, Duration.ofSeconds(10)) >= 0) {
+                        // what else of the cancelled piece reached us, then end of stream
+                    }
+                    return;
+                }
                 assertTrue(written > 0 && written < big.byteSize(), "wrote " + written);
                 // the reader gets exactly what went out, then what is written next
                 CompletableFuture<Long> drained = CompletableFuture.supplyAsync(() -> {

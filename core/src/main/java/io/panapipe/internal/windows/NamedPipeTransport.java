@@ -30,6 +30,20 @@ final class NamedPipeTransport implements Transport {
     private final OverlappedIo reader;
     private final OverlappedIo writer;
     private boolean messageComplete = true; // reader thread only
+    /**
+     * Why the write side is unusable, or {@code null}: set when a timed-out write was cancelled
+     * with an unknown number of its bytes already taken by the reader (issue 10, defect 1).
+     */
+    private volatile String writeSideBroken;
+
+    /**
+     * The most one BYTE-mode {@code WriteFile} carries. A cancelled {@code WriteFile} completes with
+     * {@code ERROR_OPERATION_ABORTED} and 0 bytes even when the reader already took a prefix of it
+     * (Wine, dlls/kernel32/tests/pipe.c, test_blocking_rw, cancelling a partially read pending
+     * write), so after a timeout at most this much is unaccounted for; and {@code PipeChannel} never
+     * hands the kernel gigabytes in one request.
+     */
+    static final int MAX_BYTE_WRITE = 64 * 1024;
     private final Runnable onRelease;
 
     /** @param handle an open pipe handle already associated with the engine's port */
@@ -118,17 +132,32 @@ final class NamedPipeTransport implements Transport {
 
     @Override
     public int write(MemorySegment buf, long offset, int length, long timeoutNanos) throws IOException {
+        String broken = writeSideBroken;
+        if (broken != null) {
+            throw new IOException(broken);
+        }
+        if (mode == PipeMode.BYTE) {
+            length = Math.min(length, MAX_BYTE_WRITE); // PipeChannel.writeAll loops over the rest
+        }
         writer.run(OverlappedIo.WRITE, buf.address() + offset, length, timeoutNanos);
         int n = writer.bytes();
         int error = writer.error();
         if (error == WinError.ERROR_SUCCESS && (n > 0 || length == 0)) {
-            return n;
+            return n; // also when the cancel lost the race: the whole request completed
         }
         if (writer.outcome() != Operation.COMPLETED) {
-            if (n > 0 && writer.outcome() == Operation.TIMED_OUT && mode == PipeMode.BYTE) {
-                return n; // part went out before the cancel; the caller's next write times out at once
+            if (writer.outcome() == Operation.TIMED_OUT) {
+                // Cancelled: the reader may have taken part of this request, which the completion
+                // does not report. Retrying would duplicate it (or split a message), so refuse
+                // further writes; the caller's count covers only the requests that completed.
+                writeSideBroken = "the pipe's write side is unusable: an earlier write timed out, and up to "
+                        + length + " bytes of its cancelled WriteFile may have reached the reader (Windows does not"
+                        + " report them); close the pipe and reconnect";
+                throw new PipeTimeoutException("write timed out; up to " + length
+                        + " bytes of the cancelled WriteFile may have reached the reader, so the write side is"
+                        + " now unusable", 0);
             }
-            throw interrupted(writer.outcome(), "write", n);
+            throw interrupted(writer.outcome(), "write", 0);
         }
         if (error == WinError.ERROR_SUCCESS) {
             // Success with 0 of length > 0 bytes: no progress, and writeAll would loop on it
