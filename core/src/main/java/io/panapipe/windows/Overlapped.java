@@ -109,11 +109,23 @@ public final class Overlapped implements AutoCloseable {
         return (int) _OVERLAPPED.InternalHigh(segment);
     }
 
-    /** Closes the event and frees the memory. The request using it must have completed. */
+    /**
+     * Closes the event and frees the memory. Refused while {@code Internal} says
+     * {@code STATUS_PENDING}: the kernel still owns the OVERLAPPED then, and freeing it would let
+     * the kernel write into freed memory (DESIGN rules 1 and 12; the JDK's channels likewise refuse
+     * to free memory an operation holds). After a request that failed synchronously (see
+     * {@link #isComplete()}), call {@link #reset()} first.
+     *
+     * @throws IllegalStateException a request using this OVERLAPPED is still pending
+     */
     @Override
     public void close() {
         if (closed) {
             return;
+        }
+        if (!isComplete()) {
+            throw new IllegalStateException("the OVERLAPPED is still in use by a pending request (Internal is "
+                    + "STATUS_PENDING): wait for its completion, or reset() it after a synchronous failure");
         }
         closed = true;
         Calls.closeHandle(event);
