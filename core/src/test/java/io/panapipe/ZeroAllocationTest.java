@@ -40,14 +40,14 @@ class ZeroAllocationTest {
                     long start = 0;
                     for (int i = 0; i < WARMUP + MEASURED; i++) {
                         if (i == WARMUP) {
-                            start = threads.getCurrentThreadAllocatedBytes();
+                            start = allocated(threads);
                         }
                         readFully(pipe, buf);
                         pipe.write(buf);
                         pipe.inputStream().readNBytes(heap, 0, 64);
                         pipe.outputStream().write(heap, 0, 64);
                     }
-                    echoAllocated.complete(threads.getCurrentThreadAllocatedBytes() - start);
+                    echoAllocated.complete(allocated(threads) - start);
                 } catch (Throwable t) {
                     echoAllocated.completeExceptionally(t);
                 }
@@ -61,14 +61,14 @@ class ZeroAllocationTest {
                 long start = 0;
                 for (int i = 0; i < WARMUP + MEASURED; i++) {
                     if (i == WARMUP) {
-                        start = threads.getCurrentThreadAllocatedBytes();
+                        start = allocated(threads);
                     }
                     pipe.write(buf);
                     readFully(pipe, buf);
                     out.write(heap, 0, 64);
                     in.readNBytes(heap, 0, 64);
                 }
-                clientAllocated = threads.getCurrentThreadAllocatedBytes() - start;
+                clientAllocated = allocated(threads) - start;
             }
             long echoBytes = echoAllocated.get(60, TimeUnit.SECONDS);
             echo.join();
@@ -79,6 +79,16 @@ class ZeroAllocationTest {
             assertTrue(clientAllocated < 1024, "client allocated " + clientAllocated + " bytes in " + MEASURED + " round trips");
             assertTrue(echoBytes < 1024, "echo allocated " + echoBytes + " bytes in " + MEASURED + " round trips");
         }
+    }
+
+    /**
+     * This thread's allocated bytes, less what the Windows model (test code standing in for the
+     * kernel, on the "iocp (Windows model)" engine) allocated inside its calls: a kernel allocates
+     * no Java objects, and the promise is about the engine.
+     */
+    private static long allocated(com.sun.management.ThreadMXBean threads) {
+        long model = io.panapipe.internal.windows.WindowsModelAccounting.allocatedOnThisThread(); // first: it may load classes
+        return threads.getCurrentThreadAllocatedBytes() - model;
     }
 
     private static void readFully(Pipe pipe, MemorySegment buf) throws Exception {

@@ -197,6 +197,7 @@ class PipeContractTest {
     @Test
     @DisabledOnOs(OS.WINDOWS) // socket files are a Unix matter
     void staleSocketFileOfADeadServerIsReclaimed() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeFalse(TestPipes.onWindowsModel(), "socket files are a Unix matter");
         PipeName name = TestPipes.freshName("stale");
         // First make sure the private directory exists, then leave a socket file nobody listens on.
         try (PipeServer s = PipeServer.bind(TestPipes.freshName("mkdir"))) {
@@ -222,7 +223,7 @@ class PipeContractTest {
         long t0 = System.nanoTime();
         PipeException e = assertThrows(PipeException.class, () -> PipeClient.connect(name));
         assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(2), "should fail fast");
-        assertTrue(e.getMessage().contains(name.osPath()), e.getMessage());
+        assertTrue(e.getMessage().contains(TestPipes.osPath(name)), e.getMessage());
         assertTrue(e.symbolicName().equals("ENOENT") || e.symbolicName().equals("ECONNREFUSED")
                 || e.symbolicName().equals("ERROR_FILE_NOT_FOUND"), e.getMessage());
     }
@@ -468,11 +469,19 @@ class PipeContractTest {
              Arena arena = Arena.ofConfined()) {
             Pipe[] p = connectedPair(server, options);
             try (Pipe s = p[0]; Pipe c = p[1]) {
-                c.write(MemorySegment.ofArray("first".getBytes(StandardCharsets.UTF_8)));
-                c.write(MemorySegment.ofArray("second!".getBytes(StandardCharsets.UTF_8)));
-                byte[] big = new byte[10_000];
-                Arrays.fill(big, (byte) 'x');
-                c.write(MemorySegment.ofArray(big));
+                // Written by another thread: a message larger than the pipe's buffer may wait for
+                // the reader (Windows pipes with small quotas do)
+                CompletableFuture<Void> written = CompletableFuture.runAsync(() -> {
+                    try {
+                        c.write(MemorySegment.ofArray("first".getBytes(StandardCharsets.UTF_8)));
+                        c.write(MemorySegment.ofArray("second!".getBytes(StandardCharsets.UTF_8)));
+                        byte[] big = new byte[10_000];
+                        Arrays.fill(big, (byte) 'x');
+                        c.write(MemorySegment.ofArray(big));
+                    } catch (IOException e) {
+                        throw new RuntimeException(e);
+                    }
+                });
                 MemorySegment buf = arena.allocate(4096);
                 assertEquals(5, s.read(buf));
                 assertTrue(s.isMessageComplete());
@@ -486,6 +495,7 @@ class PipeContractTest {
                 } while (!s.isMessageComplete());
                 assertEquals(10_000, got);
                 assertEquals(3, parts, "4096 + 4096 + 1808");
+                written.get(10, SECONDS);
             }
         }
     }

@@ -104,6 +104,23 @@ public final class IocpEngine implements Engine {
         return Holder.FAILURE;
     }
 
+    /**
+     * Panapipe's own test suite only ({@code -Dpanapipe.engine=windows-model}): this engine over the
+     * <em>Windows model</em>, a model of the named-pipe file system and completion port that lives in
+     * the test sources ({@code WindowsModelEngine}) and is loaded by name. The library's jar does not
+     * contain it, so outside Panapipe's tests this always fails: the model can never be selected in
+     * production, and a run on it is never a run on Windows.
+     */
+    public static Engine windowsModelForTests() {
+        try {
+            Class<?> c = Class.forName("io.panapipe.internal.windows.WindowsModelEngine");
+            return (Engine) c.getDeclaredMethod("instance").invoke(null);
+        } catch (ReflectiveOperationException | LinkageError e) {
+            throw new IllegalStateException("panapipe.engine=windows-model exists only in Panapipe's own test suite "
+                    + "(the Windows model is test code, not part of the library)", e);
+        }
+    }
+
     /** The JVM-wide engine. */
     public static IocpEngine instance() {
         String why = unavailableReason();
