@@ -39,7 +39,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * (everything runs as one user; the SDDL is only parsed for its shape), impersonation, more than one
  * process (every pid is this JVM's), {@code PIPE_NOWAIT}, Winsock.
  */
-final class WindowsModel implements Win32Api {
+class WindowsModel implements Win32Api {
     // ---- NTSTATUS values (ntstatus.h) and their Win32 codes (RtlNtStatusToDosError) ----
     static final int STATUS_SUCCESS = 0;
     static final int STATUS_PENDING = 0x103;
