@@ -157,6 +157,43 @@ class IocpOnWindowsModelTest {
         close(server);
     }
 
+    /**
+     * OverlappedIo rule 3's fallback, on the model's pre-Windows-8 overflow: each synchronous
+     * ERROR_MORE_DATA is taken inline and retires its slot (the operation stays registered, its
+     * memory kept until shutdown), and the message still arrives whole and in order.
+     */
+    @Test
+    void aSynchronousMoreDataIsTakenInlineAndRetiresTheSlot() throws Exception {
+        model.legacySynchronousOverflow = true;
+        PipeOptions message = PipeOptions.defaults().withMode(PipeMode.MESSAGE);
+        PipeName name = name("legacy");
+        ServerEndpoint server = engine.bind(name, message);
+        PipeChannel[] p = pair(server, name, message);
+        int before = engine.slotsInUse();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment hundred = arena.allocate(100);
+            for (int i = 0; i < 100; i++) {
+                hundred.set(ValueLayout.JAVA_BYTE, i, (byte) i);
+            }
+            p[1].write(hundred, Operation.NO_TIMEOUT);
+            p[1].write(hundred.asSlice(0, 5), Operation.NO_TIMEOUT);
+            MemorySegment buf = arena.allocate(30);
+            int[] parts = {30, 30, 30, 10};
+            for (int i = 0; i < parts.length; i++) {
+                assertEquals(parts[i], p[0].read(buf, TimeUnit.SECONDS.toNanos(5)));
+                assertEquals(i == parts.length - 1, p[0].isMessageComplete());
+                assertEquals((byte) (30 * i), buf.get(ValueLayout.JAVA_BYTE, 0));
+            }
+            assertEquals(5, p[0].read(buf, TimeUnit.SECONDS.toNanos(5)), "the next message, on a fresh slot");
+            assertTrue(p[0].isMessageComplete());
+        }
+        assertEquals(before + 3, engine.slotsInUse(), "three retired slots stay registered");
+        p[0].close();
+        p[1].close();
+        close(server);
+        assertEquals(3, engine.slotsInUse(), "only the retired slots remain (kept until shutdown)");
+    }
+
     /** Issue 10, defect 7: a poller that dies fails every waiter and every later call, naming the cause. */
     @Test
     void aDeadPollerFailsWaitersAndLaterCallsLoudly() throws Exception {

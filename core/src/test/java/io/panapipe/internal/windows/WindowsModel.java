@@ -79,6 +79,13 @@ class WindowsModel implements Win32Api {
     private final Map<String, NamedPipe> pipes = new HashMap<>();
     private final Map<Long, Arena> localAllocations = new HashMap<>();
     private long listenSequence;
+    /**
+     * The pre-Windows-8 overflow, ntdll test_completion's other branch: a message read into a short
+     * buffer returns {@code STATUS_BUFFER_OVERFLOW} synchronously ({@code ERROR_MORE_DATA}) and, on a
+     * skip-on-success handle, queues no packet. Off by default (every Windows a supported JDK runs on
+     * pends instead); tests turn it on to run the engine's synchronous fallback.
+     */
+    volatile boolean legacySynchronousOverflow;
     /** Counts calls, for tests that check what the engine did. */
     volatile int readFileCalls;
     volatile int writeFileCalls;
@@ -814,7 +821,11 @@ class WindowsModel implements Win32Api {
             }
             Inbound in = end.inbound;
             if (in.readers.isEmpty() && !in.entries.isEmpty()) {
-                int status = take(end, in, buffer, length, overlapped);
+                boolean legacy = legacySynchronousOverflow;
+                int status = take(end, in, buffer, length, overlapped, true, legacy);
+                if (status == STATUS_BUFFER_OVERFLOW && legacy) {
+                    return fail(capture, WinError.ERROR_MORE_DATA); // Internal/InternalHigh set, no packet
+                }
                 if (status == STATUS_BUFFER_OVERFLOW) {
                     // ntdll test_completion, "win8+": an overflowing message read goes pending and
                     // queues one packet with STATUS_BUFFER_OVERFLOW and the bytes (the model is the
@@ -839,11 +850,13 @@ class WindowsModel implements Win32Api {
      * Moves queued bytes into a read's buffer and finishes the read (inline when called from
      * ReadFile itself, else as a completion). Returns the status.
      */
-    private static int take(PipeEnd reader, Inbound in, long buffer, int length, long overlapped) {
-        return take(reader, in, buffer, length, overlapped, true);
+    private static int take(PipeEnd reader, Inbound in, long buffer, int length, long overlapped, boolean inline) {
+        return take(reader, in, buffer, length, overlapped, inline, false);
     }
 
-    private static int take(PipeEnd reader, Inbound in, long buffer, int length, long overlapped, boolean inline) {
+    /** @param inlineOverflow an overflow is returned synchronously (legacy), not pended */
+    private static int take(PipeEnd reader, Inbound in, long buffer, int length, long overlapped, boolean inline,
+                            boolean inlineOverflow) {
         int status = STATUS_SUCCESS;
         int done = 0;
         if (reader.pipe.messageType && reader.messageRead) {
@@ -876,7 +889,7 @@ class WindowsModel implements Win32Api {
         }
         completeFittingWriters(in);
         // an overflow is never inline: ntdll test_completion "win8+" (pending + one packet)
-        finish(reader, overlapped, status, done, inline && status == STATUS_SUCCESS);
+        finish(reader, overlapped, status, done, inline && (status == STATUS_SUCCESS || inlineOverflow));
         return status;
     }
 

@@ -203,6 +203,21 @@ class WindowsModelConformanceTest {
         assertEquals(null, dequeue(port, 10));
     }
 
+    /** ntdll test_completion, the pre-Windows-8 branch (a model option): the overflow returns at once, with no packet. */
+    @Test
+    void theLegacyOverflowReturnsAtOnceWithoutAPacket() {
+        k.legacySynchronousOverflow = true;
+        long[] p = messagePair(4096);
+        long port = port();
+        associate(p[1], port, 7, true);
+        assertEquals(0, write(p[0], ov(), "testdata"));
+        MemorySegment ov = ov();
+        assertEquals(WinError.ERROR_MORE_DATA, read(p[1], ov, arena.allocate(1)));
+        assertEquals(WindowsModel.STATUS_BUFFER_OVERFLOW, (int) internal(ov));
+        assertEquals(1, internalHigh(ov));
+        assertEquals(null, dequeue(port, 10));
+    }
+
     /** ntdll test_completion: a read with nothing to read pends (Internal = STATUS_PENDING) and its packet comes with the data. */
     @Test
     void aPendingReadCompletesThroughThePort() {
