@@ -15,9 +15,13 @@ import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.ClosedByInterruptException;
 
 /**
- * One connected named-pipe handle, server or client end. {@code ReadFile}/{@code WriteFile} get the
- * caller's native memory directly; the overlapped mechanics are {@link OverlappedIo}'s, this class
- * only says what a pipe's results mean (rule 7).
+ * One connected named-pipe handle, server or client end. {@code ReadFile}/{@code WriteFile} get
+ * native memory the kernel may hold until the completion: the caller's own when
+ * {@link io.panapipe.internal.CallerMemory#mayLendToKernel} allows it, else the pipe's staging
+ * buffer ({@link #lendsBuffersToKernel}, DESIGN rule 12). The overlapped mechanics are
+ * {@link OverlappedIo}'s; this class only says what a pipe's results mean (rule 7) and keeps the
+ * write-timeout contract (BYTE writes in pieces of at most {@link #MAX_BYTE_WRITE}; after a
+ * cancelled write the write side is unusable).
  */
 final class NamedPipeTransport implements Transport {
     private final IocpEngine engine;

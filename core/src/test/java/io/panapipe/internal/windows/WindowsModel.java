@@ -909,7 +909,9 @@ class WindowsModel implements Win32Api {
 
     /**
      * A pending write completes once the unread bytes up to and including its own fit in the
-     * reader's quota (its data is copied into the pipe then, and the writer's buffer is free).
+     * reader's quota (its data is copied into the pipe then, and the writer's buffer is free): k32
+     * test_blocking_rw, "read remaining data from the first write" completes the first pending
+     * write while a second one, one byte further, stays pending until one more byte is read.
      */
     private static void completeFittingWriters(Inbound in) {
         long ahead = 0;
@@ -961,8 +963,18 @@ class WindowsModel implements Win32Api {
             }
             PipeEnd peer = end.peer();
             Inbound in = peer.inbound;
-            if (length == 0 && !end.pipe.messageType) {
-                finish(end, overlapped, STATUS_SUCCESS, 0, true); // nothing to queue in a byte stream
+            if (length == 0) {
+                // k32 test_blocking_rw: "empty write will not block", even behind pending writes; in a
+                // message pipe it queues an empty message ("0 length write wakes one read in msg mode")
+                if (end.pipe.messageType) {
+                    in.entries.add(new Entry(0, 0, null));
+                    while (!in.readers.isEmpty() && !in.entries.isEmpty() && in.entries.peek().unread() == 0
+                            && in.entries.peek().length == 0) {
+                        Request r = in.readers.poll();
+                        take(peer, in, r.buffer, r.length, r.overlapped, false);
+                    }
+                }
+                finish(end, overlapped, STATUS_SUCCESS, 0, true);
                 return 1;
             }
             Request w = new Request(end, OverlappedIo.WRITE, overlapped, buffer, length);
@@ -996,8 +1008,10 @@ class WindowsModel implements Win32Api {
      * (all of the handle's if NULL), whichever thread issued it; FALSE with {@code ERROR_NOT_FOUND}
      * if none is pending. A cancelled request completes with {@code STATUS_CANCELLED} and still
      * queues its packet. A cancelled pending write reports 0 bytes and its unread rest is dropped,
-     * even if the reader already took a prefix of it (k32 test_blocking_rw: cancelling a partially
-     * read pending write).
+     * even if the reader already took a prefix of it (k32 test_blocking_rw: "make two async writes,
+     * cancel the first one and make sure that we read from the second one", then "same as above,
+     * but partially read written data before canceling"; its cancel_overlapped helper asserts
+     * ERROR_OPERATION_ABORTED with a result of 0).
      */
     @Override
     public int cancelIoEx(MemorySegment capture, long handle, long overlapped) {

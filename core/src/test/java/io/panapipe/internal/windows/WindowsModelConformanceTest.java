@@ -368,6 +368,50 @@ class WindowsModelConformanceTest {
         assertEquals(WinError.ERROR_IO_PENDING, read(p[0], ov(), arena.allocate(400)), "the rest is gone");
     }
 
+    /**
+     * k32 test_blocking_rw: pending writes complete in order as the reader makes room (each once the
+     * unread bytes up to its own fit the quota); an empty write never blocks; cancelling the first of
+     * two pending writes drops its data and the reader gets the second's.
+     */
+    @Test
+    void pendingWritesCompleteInOrderAndAnEmptyWriteNeverBlocks() {
+        long[] p = messagePair(100);
+        long port = port();
+        associate(p[1], port, 5, true);
+        assertEquals(0, write(p[1], ov(), arena.allocate(60)));
+        MemorySegment w100 = ov();
+        assertEquals(WinError.ERROR_IO_PENDING, write(p[1], w100, arena.allocate(100)));
+        MemorySegment w1 = ov();
+        assertEquals(WinError.ERROR_IO_PENDING, write(p[1], w1, arena.allocate(1)));
+        assertEquals(0, write(p[1], ov(), arena.allocate(0)), "an empty write does not block");
+        assertEquals(0, read(p[0], ov(), arena.allocate(60)));
+        long[] packet = dequeue(port, 0);
+        assertEquals(w100.address(), packet[1], "the first pending write fits now");
+        assertEquals(100, packet[2]);
+        assertEquals(null, dequeue(port, 10), "the second does not (101 > 100)");
+        assertEquals(0, read(p[0], ov(), arena.allocate(100)));
+        packet = dequeue(port, 0);
+        assertEquals(w1.address(), packet[1]);
+        MemorySegment rov = ov();
+        assertEquals(0, read(p[0], rov, arena.allocate(100)));
+        assertEquals(1, internalHigh(rov));
+        assertEquals(0, read(p[0], rov, arena.allocate(100)));
+        assertEquals(0, internalHigh(rov), "the empty message");
+
+        MemorySegment first = ov();
+        MemorySegment second = ov();
+        assertEquals(WinError.ERROR_IO_PENDING, write(p[1], first, arena.allocate(150)));
+        assertEquals(WinError.ERROR_IO_PENDING, write(p[1], second, arena.allocate(1)));
+        assertEquals(1, k.cancelIoEx(cap, p[1], first.address()));
+        packet = dequeue(port, 0);
+        assertEquals(first.address(), packet[1]);
+        assertEquals(0, packet[2]);
+        packet = dequeue(port, 0);
+        assertEquals(second.address(), packet[1], "the second write now fits the quota");
+        assertEquals(0, read(p[0], rov, arena.allocate(1000)));
+        assertEquals(1, internalHigh(rov), "the reader gets the second write's byte, none of the first's");
+    }
+
     /** k32 (writes beyond the quota): a write pends until the reader makes room, then its packet comes with all its bytes. */
     @Test
     void aWriteBeyondTheQuotaPendsUntilRead() {
