@@ -297,6 +297,42 @@ class IocpOnWindowsModelTest {
         close(allowing);
     }
 
+    /**
+     * Issue 10, defect 4: on a virtual thread a remote path is opened by a platform thread of its
+     * own while the caller parks (the model answers at once; what is exercised is the hand-off).
+     */
+    @Test
+    void aRemoteOpenFromAVirtualThreadGoesThroughAPlatformThread() throws Exception {
+        PipeName name = name("remote-vt");
+        PipeName viaNetwork = PipeName.ofWindowsPath("\\\\localhost\\pipe\\" + name.osPath().substring(9));
+        PipeOptions open = PipeOptions.defaults().withRejectRemoteClients(false);
+        ServerEndpoint server = engine.bind(name, open);
+        CompletableFuture<Transport> client = new CompletableFuture<>();
+        Thread.ofVirtual().start(() -> {
+            try {
+                client.complete(engine.connect(viaNetwork, open));
+            } catch (Throwable t) {
+                client.completeExceptionally(t);
+            }
+        });
+        Transport c = client.get(10, TimeUnit.SECONDS);
+        Transport s = accept(server, TimeUnit.SECONDS.toNanos(5));
+        CompletableFuture<Throwable> refused = new CompletableFuture<>();
+        Thread.ofVirtual().start(() -> {
+            try {
+                engine.connect(PipeName.ofWindowsPath("\\\\elsewhere\\pipe\\x"), open);
+                refused.complete(null);
+            } catch (Throwable t) {
+                refused.complete(t);
+            }
+        });
+        PipeException e = assertInstanceOf(PipeException.class, refused.get(10, TimeUnit.SECONDS));
+        assertEquals(WindowsModel.ERROR_BAD_NETPATH, e.nativeCode());
+        new PipeChannel(c, PipeMode.BYTE, 4096).close();
+        new PipeChannel(s, PipeMode.BYTE, 4096).close();
+        close(server);
+    }
+
     @Test
     void busyInstancesThenAFreeOne() throws Exception {
         PipeOptions one = PipeOptions.defaults().withMaxInstances(1).withAcceptBacklog(1);
