@@ -593,6 +593,114 @@ class IocpOnWindowsModelTest {
         }
     }
 
+    // ---- DESIGN rule 12 on the IOCP path (the model writes into whatever address it was given) ----
+
+    /** A shared arena closed by another thread during a pending read: the kernel held the pipe's staging buffer, not it. */
+    @Test
+    void sharedArenaClosedDuringAPendingRead() throws Exception {
+        PipeName name = name("life-read");
+        ServerEndpoint server = engine.bind(name, PipeOptions.defaults());
+        PipeChannel[] p = pair(server, name, PipeOptions.defaults());
+        Arena shared = Arena.ofShared();
+        MemorySegment dst = shared.allocate(64);
+        CompletableFuture<Throwable> reader = new CompletableFuture<>();
+        Thread.ofVirtual().start(() -> {
+            try {
+                p[0].read(dst, TimeUnit.SECONDS.toNanos(10));
+                reader.complete(null);
+            } catch (Throwable t) {
+                reader.complete(t);
+            }
+        });
+        Thread.sleep(100);
+        shared.close(); // succeeds: nothing of it was lent to the kernel
+        try (Arena arena = Arena.ofConfined()) {
+            p[1].write(arena.allocateFrom("after close", StandardCharsets.US_ASCII), Operation.NO_TIMEOUT);
+            assertInstanceOf(IllegalStateException.class, reader.get(10, TimeUnit.SECONDS));
+            p[1].write(arena.allocateFrom(ValueLayout.JAVA_BYTE, (byte) 7), Operation.NO_TIMEOUT);
+            MemorySegment one = arena.allocate(1);
+            assertEquals(1, p[0].read(one, TimeUnit.SECONDS.toNanos(5)), "the pipe goes on");
+            assertEquals(7, one.get(ValueLayout.JAVA_BYTE, 0));
+        }
+        p[0].close();
+        p[1].close();
+        close(server);
+    }
+
+    /** A shared arena closed by another thread during a pending write: the reader gets the bytes as they were. */
+    @Test
+    void sharedArenaClosedDuringAPendingWrite() throws Exception {
+        PipeName name = name("life-write");
+        ServerEndpoint server = engine.bind(name, PipeOptions.defaults());
+        PipeChannel[] p = pair(server, name, PipeOptions.defaults());
+        Arena shared = Arena.ofShared();
+        MemorySegment src = shared.allocate(100_000);
+        for (int i = 0; i < src.byteSize(); i++) {
+            src.set(ValueLayout.JAVA_BYTE, i, (byte) (i % 253));
+        }
+        CompletableFuture<Throwable> writer = new CompletableFuture<>();
+        Thread.ofVirtual().start(() -> {
+            try {
+                p[1].write(src, TimeUnit.SECONDS.toNanos(20));
+                writer.complete(null);
+            } catch (Throwable t) {
+                writer.complete(t);
+            }
+        });
+        Thread.sleep(100); // pending: the model's quota is 4 KiB and nobody reads
+        try {
+            shared.close();
+        } catch (IllegalStateException busy) {
+            // a copy from it was running at that moment: also safe
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buf = arena.allocate(1 << 16);
+            long got = 0;
+            while (got < 4096) { // at least what went out before the close, intact
+                int n = p[0].read(buf, TimeUnit.SECONDS.toNanos(5));
+                for (int i = 0; i < n; i++) {
+                    assertEquals((byte) ((got + i) % 253), buf.get(ValueLayout.JAVA_BYTE, i), "byte " + (got + i));
+                }
+                got += n;
+            }
+        }
+        Throwable t = writer.get(10, TimeUnit.SECONDS);
+        assertTrue(t == null || t instanceof IllegalStateException, String.valueOf(t));
+        p[0].close();
+        p[1].close();
+        close(server);
+    }
+
+    /** An Arena.ofAuto() segment dropped by its caller, with forced GCs while the read is pending. */
+    @Test
+    void autoArenaSegmentWithForcedGcDuringAPendingRead() throws Exception {
+        PipeName name = name("life-auto");
+        ServerEndpoint server = engine.bind(name, PipeOptions.defaults());
+        PipeChannel[] p = pair(server, name, PipeOptions.defaults());
+        CompletableFuture<byte[]> reader = new CompletableFuture<>();
+        Thread.ofVirtual().start(() -> {
+            try {
+                MemorySegment dst = Arena.ofAuto().allocate(32);
+                int n = p[0].read(dst, TimeUnit.SECONDS.toNanos(10));
+                reader.complete(dst.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE));
+            } catch (Throwable t) {
+                reader.completeExceptionally(t);
+            }
+        });
+        for (int i = 0; i < 5; i++) {
+            System.gc();
+            Thread.sleep(20);
+        }
+        byte[] sent = "auto arena".getBytes(StandardCharsets.US_ASCII);
+        try (Arena arena = Arena.ofConfined()) {
+            p[1].write(arena.allocateFrom(ValueLayout.JAVA_BYTE, sent), Operation.NO_TIMEOUT);
+        }
+        org.junit.jupiter.api.Assertions.assertArrayEquals(sent, reader.get(10, TimeUnit.SECONDS));
+        p[0].close();
+        p[1].close();
+        close(server);
+    }
+
     /** The model's GetProcessHandleCount: every handle the engine opened is closed again. */
     @Test
     void noHandleLeaksAfterManyConnections() throws Exception {
