@@ -90,8 +90,23 @@ public final class Pipe implements ByteChannel {
      * @param timeout how long the write may take
      * @return {@code src.byteSize()}
      * @throws PipeTimeoutException if not all of it went out in time; its
-     *         {@link PipeTimeoutException#bytesTransferred} says how much did (in MESSAGE mode 0:
-     *         a message goes whole or not at all). The pipe stays usable.
+     *         {@link PipeTimeoutException#bytesTransferred} counts the bytes known to have gone out,
+     *         exactly, on every engine. What differs is whether the cancelled remainder is known:
+     *         <ul>
+     *           <li>Unix engines (io_uring, nio): it is — nothing of it reached the peer, so the
+     *               pipe stays usable and the next write continues the stream (in MESSAGE mode the
+     *               count is 0: a message goes whole or not at all).</li>
+     *           <li>Windows (IOCP): writes go out in pieces of at most 64 KiB, and the count is the
+     *               bytes of the pieces that completed. Windows does not report the bytes a reader
+     *               already took from a {@code WriteFile} that is then cancelled (it completes with
+     *               {@code ERROR_OPERATION_ABORTED} and 0 bytes), so after a write timeout up to one
+     *               piece more may have reached the peer — or, in MESSAGE mode, part of the message.
+     *               A retry could duplicate those bytes, so the pipe's <em>write side</em> is unusable
+     *               afterwards: later writes throw {@link IOException}, while reads go on as
+     *               before.</li>
+     *         </ul>
+     *         Code that must retry a timed-out write exactly works on both: after a timeout on
+     *         Windows, close and reconnect.
      */
     public int write(MemorySegment src, Duration timeout) throws IOException {
         long nanos = Timeouts.toNanos(timeout, "timeout");

@@ -119,6 +119,7 @@ public final class Engines {
                 yield IocpEngine.instance();
             }
             case "nio" -> NioEngine.instance();
+            case "windows-model" -> IocpEngine.windowsModelForTests(); // Panapipe's own tests only
             default -> throw new IllegalArgumentException(PROPERTY + " must be auto, epoll, io_uring, iocp or nio, was " + name);
         };
     }

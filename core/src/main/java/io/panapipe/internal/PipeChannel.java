@@ -220,8 +220,12 @@ public final class PipeChannel {
 
     /**
      * Writes {@code length} bytes of {@code buf}: one message in MESSAGE mode, as many transport
-     * writes as it takes in BYTE mode. A timeout reports every byte that did go out, those of
-     * earlier pieces ({@code alreadyWritten}) included.
+     * writes as it takes in BYTE mode (a transport may take less than it is offered: IOCP takes at
+     * most 64 KiB a {@code WriteFile}, so that a timeout loses the accounting of one piece, never of
+     * gigabytes). A timeout reports every byte known to have gone out, those of earlier pieces
+     * ({@code alreadyWritten}) included; a transport that cannot know the bytes of its cancelled
+     * request (IOCP) also makes its write side unusable, see {@link io.panapipe.Pipe#write(MemorySegment,
+     * java.time.Duration)}.
      */
     private void writeAll(MemorySegment buf, long length, long deadline, boolean timed, long alreadyWritten)
             throws IOException {

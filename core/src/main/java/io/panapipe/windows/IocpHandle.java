@@ -1,5 +1,6 @@
 package io.panapipe.windows;
 
+import io.panapipe.internal.CallerMemory;
 import io.panapipe.internal.Timeouts;
 import io.panapipe.internal.windows.ForeignHandle;
 import io.panapipe.internal.windows.IocpEngine;
@@ -52,24 +53,80 @@ public final class IocpHandle implements AutoCloseable {
         this.handle = handle;
     }
 
-    /** Associates {@code handle} (a HANDLE or SOCKET value) with Panapipe's completion port. */
+    /**
+     * Associates a {@code HANDLE} (a file or pipe opened with {@code FILE_FLAG_OVERLAPPED}) with
+     * Panapipe's completion port. A failed request reports its {@code GetOverlappedResult} code.
+     */
     public static IocpHandle associate(MemorySegment handle) throws IOException {
-        return new IocpHandle(IocpEngine.associate(handle.address()));
+        return new IocpHandle(IocpEngine.associate(handle.address(), false));
     }
 
-    /** As {@link #associate(MemorySegment)} for a {@code SOCKET} value. */
+    /**
+     * Associates a {@code SOCKET} (from {@code WSASocketW(..., WSA_FLAG_OVERLAPPED)}) with
+     * Panapipe's completion port. A failed request reports its {@code WSAGetOverlappedResult}
+     * code, so a reset is {@code WSAECONNRESET} (10054), as Winsock documents it.
+     */
     public static IocpHandle associate(long socket) throws IOException {
-        return new IocpHandle(IocpEngine.associate(socket));
+        return new IocpHandle(IocpEngine.associate(socket, true));
     }
 
-    /** Runs a receiving request on the read lane; returns the bytes transferred. */
+    /**
+     * Runs a receiving request into {@code buffer} on the read lane; returns the bytes transferred.
+     *
+     * <p>The kernel writes into {@code buffer} until the completion, after this method's downcalls
+     * have returned, so only memory that nobody can free meanwhile is accepted (DESIGN rule 12):
+     * global memory, or memory confined to the calling thread (which is blocked here until the
+     * completion). The segment is checked before the request is issued and kept reachable until
+     * the completion.
+     *
+     * @param buffer the memory {@code request} passes to the kernel (e.g. in its {@code WSABUF})
+     * @throws IllegalStateException its arena is closed
+     * @throws WrongThreadException it is confined to another thread
+     * @throws IllegalArgumentException it is heap memory, or from a shared or automatic arena,
+     *         which another thread or the garbage collector could free while the kernel holds it
+     */
+    public int read(MemorySegment buffer, Request request, Duration timeout) throws IOException {
+        checkLendable(buffer);
+        try {
+            return handle.run(0, asFunction(request), Timeouts.toNanos(timeout, "timeout"));
+        } finally {
+            java.lang.ref.Reference.reachabilityFence(buffer);
+        }
+    }
+
+    /** As {@link #read(MemorySegment, Request, Duration)}, for a sending request on the write lane. */
+    public int write(MemorySegment buffer, Request request, Duration timeout) throws IOException {
+        checkLendable(buffer);
+        try {
+            return handle.run(1, asFunction(request), Timeouts.toNanos(timeout, "timeout"));
+        } finally {
+            java.lang.ref.Reference.reachabilityFence(buffer);
+        }
+    }
+
+    /**
+     * Runs a receiving request on the read lane; returns the bytes transferred. Panapipe cannot
+     * see the memory {@code request} hands the kernel: keep it allocated, and unclosable by other
+     * threads, until this returns. Prefer {@link #read(MemorySegment, Request, Duration)}, which
+     * checks that.
+     */
     public int read(Request request, Duration timeout) throws IOException {
         return handle.run(0, asFunction(request), Timeouts.toNanos(timeout, "timeout"));
     }
 
-    /** Runs a sending request on the write lane; returns the bytes transferred. */
+    /** Runs a sending request on the write lane, as {@link #read(Request, Duration)}. */
     public int write(Request request, Duration timeout) throws IOException {
         return handle.run(1, asFunction(request), Timeouts.toNanos(timeout, "timeout"));
+    }
+
+    private static void checkLendable(MemorySegment buffer) {
+        CallerMemory.checkUsable(buffer);
+        if (!CallerMemory.mayLendToKernel(buffer)) {
+            throw new IllegalArgumentException("the kernel keeps this buffer until the request completes, so it must "
+                    + "be native memory that no other thread or the garbage collector can free meanwhile: "
+                    + "Arena.global() or Arena.ofConfined() on this thread (was " + (buffer.isNative()
+                    ? "a shared or automatic arena's memory)" : "heap memory)"));
+        }
     }
 
     private static LongToIntFunction asFunction(Request request) {

@@ -90,7 +90,16 @@ public final class Overlapped implements AutoCloseable {
         Calls.resetEvent(event);
     }
 
-    /** {@code HasOverlappedIoCompleted}: whether the request is no longer pending. */
+    /**
+     * {@code HasOverlappedIoCompleted}: whether {@code Internal} is no longer {@code STATUS_PENDING}.
+     *
+     * <p>Meaningful only for a request that returned {@code ERROR_IO_PENDING} (or succeeded). After
+     * a request that failed <em>synchronously</em> (FALSE with any code but {@code ERROR_IO_PENDING})
+     * this stays {@code false} forever: kernel32 sets {@code Internal} to {@code STATUS_PENDING}
+     * before it issues the request, and a request that never started is never completed, so nothing
+     * writes it again. Check the call's own result first; call {@link #reset()} before reusing the
+     * OVERLAPPED.
+     */
     public boolean isComplete() {
         return _OVERLAPPED.Internal(segment) != STATUS_PENDING;
     }
@@ -100,11 +109,23 @@ public final class Overlapped implements AutoCloseable {
         return (int) _OVERLAPPED.InternalHigh(segment);
     }
 
-    /** Closes the event and frees the memory. The request using it must have completed. */
+    /**
+     * Closes the event and frees the memory. Refused while {@code Internal} says
+     * {@code STATUS_PENDING}: the kernel still owns the OVERLAPPED then, and freeing it would let
+     * the kernel write into freed memory (DESIGN rules 1 and 12; the JDK's channels likewise refuse
+     * to free memory an operation holds). After a request that failed synchronously (see
+     * {@link #isComplete()}), call {@link #reset()} first.
+     *
+     * @throws IllegalStateException a request using this OVERLAPPED is still pending
+     */
     @Override
     public void close() {
         if (closed) {
             return;
+        }
+        if (!isComplete()) {
+            throw new IllegalStateException("the OVERLAPPED is still in use by a pending request (Internal is "
+                    + "STATUS_PENDING): wait for its completion, or reset() it after a synchronous failure");
         }
         closed = true;
         Calls.closeHandle(event);

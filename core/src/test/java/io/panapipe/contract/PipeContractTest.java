@@ -197,6 +197,7 @@ class PipeContractTest {
     @Test
     @DisabledOnOs(OS.WINDOWS) // socket files are a Unix matter
     void staleSocketFileOfADeadServerIsReclaimed() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeFalse(TestPipes.onWindowsModel(), "socket files are a Unix matter");
         PipeName name = TestPipes.freshName("stale");
         // First make sure the private directory exists, then leave a socket file nobody listens on.
         try (PipeServer s = PipeServer.bind(TestPipes.freshName("mkdir"))) {
@@ -222,7 +223,7 @@ class PipeContractTest {
         long t0 = System.nanoTime();
         PipeException e = assertThrows(PipeException.class, () -> PipeClient.connect(name));
         assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(2), "should fail fast");
-        assertTrue(e.getMessage().contains(name.osPath()), e.getMessage());
+        assertTrue(e.getMessage().contains(TestPipes.osPath(name)), e.getMessage());
         assertTrue(e.symbolicName().equals("ENOENT") || e.symbolicName().equals("ECONNREFUSED")
                 || e.symbolicName().equals("ERROR_FILE_NOT_FOUND"), e.getMessage());
     }
@@ -284,6 +285,23 @@ class PipeContractTest {
                 PipeTimeoutException e = assertThrows(PipeTimeoutException.class,
                         () -> c.write(big, Duration.ofMillis(300)));
                 long written = e.bytesTransferred;
+                if (TestPipes.engine().startsWith("iocp")) {
+                    // Windows: the count covers the WriteFile pieces that completed; the cancelled
+                    // one's bytes are unknown, so the write side is unusable and reads go on
+                    // (see Pipe.write(MemorySegment, Duration)).
+                    assertTrue(written >= 0 && written < big.byteSize(), "wrote " + written);
+                    assertThrows(IOException.class, () -> c.write(MemorySegment.ofArray(new byte[] {1}), Duration.ofSeconds(10)));
+                    MemorySegment buf = arena.allocate(1 << 16);
+                    long got = 0;
+                    while (got < written) {
+                        got += s.read(buf, Duration.ofSeconds(10));
+                    }
+                    c.close();
+                    while (s.read(buf, Duration.ofSeconds(10)) >= 0) {
+                        // what else of the cancelled piece reached us, then end of stream
+                    }
+                    return;
+                }
                 assertTrue(written > 0 && written < big.byteSize(), "wrote " + written);
                 // the reader gets exactly what went out, then what is written next
                 CompletableFuture<Long> drained = CompletableFuture.supplyAsync(() -> {
@@ -451,11 +469,19 @@ class PipeContractTest {
              Arena arena = Arena.ofConfined()) {
             Pipe[] p = connectedPair(server, options);
             try (Pipe s = p[0]; Pipe c = p[1]) {
-                c.write(MemorySegment.ofArray("first".getBytes(StandardCharsets.UTF_8)));
-                c.write(MemorySegment.ofArray("second!".getBytes(StandardCharsets.UTF_8)));
-                byte[] big = new byte[10_000];
-                Arrays.fill(big, (byte) 'x');
-                c.write(MemorySegment.ofArray(big));
+                // Written by another thread: a message larger than the pipe's buffer may wait for
+                // the reader (Windows pipes with small quotas do)
+                CompletableFuture<Void> written = CompletableFuture.runAsync(() -> {
+                    try {
+                        c.write(MemorySegment.ofArray("first".getBytes(StandardCharsets.UTF_8)));
+                        c.write(MemorySegment.ofArray("second!".getBytes(StandardCharsets.UTF_8)));
+                        byte[] big = new byte[10_000];
+                        Arrays.fill(big, (byte) 'x');
+                        c.write(MemorySegment.ofArray(big));
+                    } catch (IOException e) {
+                        throw new RuntimeException(e);
+                    }
+                });
                 MemorySegment buf = arena.allocate(4096);
                 assertEquals(5, s.read(buf));
                 assertTrue(s.isMessageComplete());
@@ -469,6 +495,7 @@ class PipeContractTest {
                 } while (!s.isMessageComplete());
                 assertEquals(10_000, got);
                 assertEquals(3, parts, "4096 + 4096 + 1808");
+                written.get(10, SECONDS);
             }
         }
     }

@@ -24,6 +24,19 @@ final class TestPipes {
         return Engines.get().name();
     }
 
+    /**
+     * Whether the engine under test is the IOCP engine running on the Windows model (test code
+     * that models the named-pipe file system on Linux: a model run, not a Windows run).
+     */
+    static boolean onWindowsModel() {
+        return engine().contains("Windows model");
+    }
+
+    /** The address the engine uses for {@code name}: on the Windows model, the pipe path of its logical name. */
+    static String osPath(PipeName name) {
+        return onWindowsModel() ? "\\\\.\\pipe\\" + name.logicalName() : name.osPath();
+    }
+
     /** Open file descriptors of this process (Linux), or -1 where /proc is missing. */
     static int openFds() {
         Path fd = Path.of("/proc/self/fd");

@@ -40,6 +40,14 @@ public final class WinsockOverlapped {
     private static final Captured WSA_SEND = Captured.of(Win32.WSASend$address(), Win32.WSASend$descriptor());
     private static final Captured WSA_RECV = Captured.of(Win32.WSARecv$address(), Win32.WSARecv$descriptor());
     private static final Captured CONNECT = Captured.of(Win32.connect$address(), Win32.connect$descriptor());
+    // Every call whose failure is reported reads WSAGetLastError from its own captured state, never
+    // from a second downcall (Win32.WSAGetLastError()), which may see a value the JVM changed between.
+    private static final Captured BIND = Captured.of(Win32.bind$address(), Win32.bind$descriptor());
+    private static final Captured LISTEN = Captured.of(Win32.listen$address(), Win32.listen$descriptor());
+    private static final Captured GETSOCKNAME = Captured.of(Win32.getsockname$address(), Win32.getsockname$descriptor());
+    private static final Captured ACCEPT = Captured.of(Win32.accept$address(), Win32.accept$descriptor());
+    private static final Captured WSA_GET_OVERLAPPED_RESULT =
+            Captured.of(Win32.WSAGetOverlappedResult$address(), Win32.WSAGetOverlappedResult$descriptor());
 
     /** A connected pair of overlapped sockets: {@code client} → {@code server}. */
     public record SocketPair(long client, long server) implements AutoCloseable {
@@ -75,10 +83,10 @@ public final class WinsockOverlapped {
                 sockaddr_in.sin_port(addr, (short) 0);
                 addr.set(ValueLayout.JAVA_INT_UNALIGNED, 4, Win32.htonl(Win32.INADDR_LOOPBACK()));
                 int len = (int) sockaddr_in.sizeof();
-                check(Win32.bind(listener, addr, len), "bind");
-                check(Win32.listen(listener, Win32.SOMAXCONN()), "listen");
+                check(BIND.callInt(state, listener, addr, len), state, "bind");
+                check(LISTEN.callInt(state, listener, Win32.SOMAXCONN()), state, "listen");
                 MemorySegment lenOut = arena.allocateFrom(ValueLayout.JAVA_INT, len);
-                check(Win32.getsockname(listener, addr, lenOut), "getsockname");
+                check(GETSOCKNAME.callInt(state, listener, addr, lenOut), state, "getsockname");
                 long client = socket(state);
                 // a blocking connect (sockets block by default; the overlapped flag only allows overlapped calls)
                 if (CONNECT.callInt(state, client, addr, len) != 0) {
@@ -86,10 +94,11 @@ public final class WinsockOverlapped {
                     Win32.closesocket(client);
                     throw new PipeException("connect", error, "WSA_" + error, null);
                 }
-                long server = Win32.accept(listener, MemorySegment.NULL, MemorySegment.NULL); // the backlog has it
+                long server = (long) ACCEPT.call(state, listener, MemorySegment.NULL, MemorySegment.NULL); // the backlog has it
                 if (server == Win32.INVALID_SOCKET()) {
+                    int error = Captured.wsaLastError(state);
                     Win32.closesocket(client);
-                    throw new PipeException("accept", Win32.WSAGetLastError(), "accept", null);
+                    throw new PipeException("accept", error, "WSA_" + error, null);
                 }
                 return new SocketPair(client, server);
             } finally {
@@ -108,9 +117,9 @@ public final class WinsockOverlapped {
         return s;
     }
 
-    private static void check(int rc, String what) throws PipeException {
+    private static void check(int rc, MemorySegment state, String what) throws PipeException {
         if (rc != 0) {
-            int error = Win32.WSAGetLastError();
+            int error = Captured.wsaLastError(state);
             throw new PipeException(what, error, "WSA_" + error, null);
         }
     }
@@ -153,8 +162,10 @@ public final class WinsockOverlapped {
                 }
                 MemorySegment n = arena.allocate(ValueLayout.JAVA_INT);
                 MemorySegment outFlags = arena.allocate(ValueLayout.JAVA_INT);
-                check(Win32.WSAGetOverlappedResult(pair.client(), sendOv, n, 0, outFlags) != 0 ? 0 : -1, "WSAGetOverlappedResult(send)");
-                check(Win32.WSAGetOverlappedResult(pair.server(), recvOv, n, 0, outFlags) != 0 ? 0 : -1, "WSAGetOverlappedResult(recv)");
+                check(WSA_GET_OVERLAPPED_RESULT.callInt(state, pair.client(), sendOv, n, 0, outFlags) != 0 ? 0 : -1, state,
+                        "WSAGetOverlappedResult(send)");
+                check(WSA_GET_OVERLAPPED_RESULT.callInt(state, pair.server(), recvOv, n, 0, outFlags) != 0 ? 0 : -1, state,
+                        "WSAGetOverlappedResult(recv)");
                 return new String(buf.asSlice(0, n.get(ValueLayout.JAVA_INT, 0)).toArray(ValueLayout.JAVA_BYTE),
                         StandardCharsets.UTF_8);
             } finally {

@@ -26,15 +26,16 @@ public final class ForeignHandle implements AutoCloseable {
     private final ReentrantLock[] locks = {new ReentrantLock(), new ReentrantLock()};
     private final ReentrantLock closeLock = new ReentrantLock();
 
-    ForeignHandle(IocpEngine engine, long handle) throws PipeException {
+    /** @param socket a Winsock {@code SOCKET} (failures read with {@code WSAGetOverlappedResult}) rather than a HANDLE */
+    ForeignHandle(IocpEngine engine, long handle, boolean socket) throws PipeException {
         this.engine = engine;
         this.handle = handle;
         try (Arena local = Arena.ofConfined()) {
-            engine.port().associate(handle, Win32Calls.newCapture(local));
+            engine.port().associate(handle, engine.api().newCapture(local));
         }
         try {
-            lanes[0] = engine.newIo(arena, handle, gate);
-            lanes[1] = engine.newIo(arena, handle, gate);
+            lanes[0] = engine.newIo(arena, handle, gate, socket);
+            lanes[1] = engine.newIo(arena, handle, gate, socket);
         } catch (RuntimeException e) {
             if (lanes[0] != null) {
                 engine.releaseIo(lanes[0]); // never armed: nothing in flight

@@ -14,8 +14,9 @@ import io.panapipe.internal.completion.OperationTable;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The Windows engine: one I/O completion port ({@link IocpPort}), poller platform threads
@@ -52,45 +53,45 @@ public final class IocpEngine implements Engine {
         }
     }
 
+    private final Win32Api api;
+    private final String name;
     private final IocpPort port;
     private final IocpPoller[] pollers;
     private final OperationTable table = new OperationTable();
     private final long captureSize;
     /**
-     * Memory that must outlive every connection because a packet may still name it: the probe's
-     * slot, and the arenas of owners that retired a slot ({@link #closeArena}). Closed only by
-     * {@link #shutdown}, after the pollers have stopped.
+     * Arenas of owners that retired a slot ({@link #closeArena}): a packet may still name one of
+     * their slots. Closed only by {@link #shutdown}, after the pollers have stopped.
      */
-    private final Arena keep = Arena.ofShared();
     private final ConcurrentLinkedQueue<Arena> kept = new ConcurrentLinkedQueue<>();
-    private final ReentrantLock probeLock = new ReentrantLock();
-    /** The answer for a synchronous ERROR_MORE_DATA; {@code null} until forced or probed. */
-    private volatile SyncMoreData moreData;
-    /** The probe's read when it answered NO_PACKET: left armed, so a late packet shows up as done. */
-    private volatile Operation probeSentinel;
-    private volatile boolean probed;
+    /** Every request lane that exists, so that a dying poller can fail the requests waiting in them. */
+    private final Set<OverlappedIo> lanes = ConcurrentHashMap.newKeySet();
+    /** Why a poller died, or {@code null}: once set, the engine is failed for good (issue 10, defect 7). */
+    private volatile Failure failure;
+
+    private record Failure(String poller, Throwable cause) {
+    }
 
     /** A separate engine with its own port and pollers (the JVM-wide one is {@link #instance()}). */
     IocpEngine(int pollerCount) throws PipeException {
-        this(pollerCount, SyncMoreData.forced(System.getProperty(SyncMoreData.PROPERTY)));
+        this(pollerCount, Win32Calls.load(), "iocp");
     }
 
     /**
-     * @param forcedMoreData the answer for a synchronous {@code ERROR_MORE_DATA}, or {@code null}
-     *                       to probe the system on the first MESSAGE-mode pipe
+     * An engine over {@code api}. Only {@link Win32Calls} in the library; Panapipe's own tests also
+     * pass the Windows model (test sources), under a name that says so.
      */
-    IocpEngine(int pollerCount, SyncMoreData forcedMoreData) throws PipeException {
-        Win32Calls.ensureLoaded();
-        this.moreData = forcedMoreData;
-        this.probed = forcedMoreData != null;
+    IocpEngine(int pollerCount, Win32Api api, String name) throws PipeException {
+        this.api = api;
+        this.name = name;
         if (pollerCount < 1 || pollerCount > 64) {
             throw new IllegalArgumentException(POLLERS_PROPERTY + " must be 1..64, was " + pollerCount);
         }
-        captureSize = Win32Calls.CAPTURE_SIZE;
-        port = new IocpPort();
+        captureSize = api.captureSize();
+        port = new IocpPort(api);
         pollers = new IocpPoller[pollerCount];
         for (int i = 0; i < pollerCount; i++) {
-            pollers[i] = new IocpPoller(port, table, "panapipe-iocp-poller-" + i);
+            pollers[i] = new IocpPoller(this, port, table, "panapipe-iocp-poller-" + i);
             pollers[i].start();
         }
     }
@@ -101,6 +102,23 @@ public final class IocpEngine implements Engine {
             return "the IOCP engine needs Windows; this is " + System.getProperty("os.name");
         }
         return Holder.FAILURE;
+    }
+
+    /**
+     * Panapipe's own test suite only ({@code -Dpanapipe.engine=windows-model}): this engine over the
+     * <em>Windows model</em>, a model of the named-pipe file system and completion port that lives in
+     * the test sources ({@code WindowsModelEngine}) and is loaded by name. The library's jar does not
+     * contain it, so outside Panapipe's tests this always fails: the model can never be selected in
+     * production, and a run on it is never a run on Windows.
+     */
+    public static Engine windowsModelForTests() {
+        try {
+            Class<?> c = Class.forName("io.panapipe.internal.windows.WindowsModelEngine");
+            return (Engine) c.getDeclaredMethod("instance").invoke(null);
+        } catch (ReflectiveOperationException | LinkageError e) {
+            throw new IllegalStateException("panapipe.engine=windows-model exists only in Panapipe's own test suite "
+                    + "(the Windows model is test code, not part of the library)", e);
+        }
     }
 
     /** The JVM-wide engine. */
@@ -114,16 +132,23 @@ public final class IocpEngine implements Engine {
 
     @Override
     public String name() {
-        return "iocp";
+        return name;
+    }
+
+    /** The kernel this engine calls: the real one, or (in Panapipe's tests only) the Windows model. */
+    Win32Api api() {
+        return api;
     }
 
     @Override
     public ServerEndpoint bind(PipeName name, PipeOptions options) throws IOException {
+        checkHealthy();
         return NamedPipeServer.bind(this, name, options);
     }
 
     @Override
     public Transport connect(PipeName name, PipeOptions options) throws IOException {
+        checkHealthy();
         return NamedPipeClient.connect(this, name, options);
     }
 
@@ -146,9 +171,20 @@ public final class IocpEngine implements Engine {
      * owner closes that arena with {@link #closeArena}, never directly, since a slot may retire.
      */
     OverlappedIo newIo(Arena arena, long handle, IoGate gate) {
+        return newIo(arena, handle, gate, false);
+    }
+
+    /**
+     * @param socket the handle is a Winsock {@code SOCKET}: a failed request's code comes from
+     *               {@code WSAGetOverlappedResult}, not {@code GetOverlappedResult}
+     */
+    OverlappedIo newIo(Arena arena, long handle, IoGate gate, boolean socket) {
         Operation op = table.allocate();
         try {
-            return new OverlappedIo(this, arena, op, new OverlappedSlot(arena, op.id(), captureSize), handle, gate);
+            OverlappedIo io = new OverlappedIo(this, arena, op, new OverlappedSlot(arena, op.id(), captureSize), handle,
+                    gate, socket);
+            lanes.add(io);
+            return io;
         } catch (RuntimeException e) {
             table.release(op);
             throw e;
@@ -165,6 +201,7 @@ public final class IocpEngine implements Engine {
 
     /** Returns a slot whose last request has completed (its arena is closed by the owner afterwards). */
     void releaseIo(OverlappedIo io) {
+        lanes.remove(io);
         table.release(io.operation());
     }
 
@@ -184,60 +221,46 @@ public final class IocpEngine implements Engine {
     }
 
     /**
-     * The answer for a synchronous {@code ERROR_MORE_DATA}: forced, probed, or {@code UNKNOWN}
-     * (the safe one) while there is none yet.
+     * Called by a poller thread that is about to die of {@code cause} (anything but a requested
+     * stop): the engine is failed for good. Every request waiting for a packet is woken (its owner
+     * then cancels it and waits until the kernel has let go of its memory, see
+     * {@link OverlappedIo}), and every later call fails with {@link #failure()}.
      */
-    SyncMoreData syncMoreData() {
-        SyncMoreData answer = moreData;
-        if (answer == null) {
-            return SyncMoreData.UNKNOWN;
+    void pollerDied(String poller, Throwable cause) {
+        if (failure == null) {
+            failure = new Failure(poller, cause);
         }
-        Operation sentinel = probeSentinel;
-        if (sentinel != null && sentinel.isDone()) {
-            // the probe gave up waiting, yet a packet came: late packets exist, trust neither way
-            answer = answer.afterLatePacket();
-            moreData = answer;
-            probeSentinel = null;
+        for (OverlappedIo io : lanes) {
+            io.failPending();
         }
-        return answer;
+    }
+
+    /** Whether a poller died ({@link #pollerDied}). */
+    boolean isFailed() {
+        return failure != null;
     }
 
     /**
-     * Runs {@link MoreDataProbe} once, before the first MESSAGE-mode pipe is used. Parks in Java
-     * (up to about a second, only when no packet comes), never in a blocking downcall (rule 8).
+     * The exception every waiter and every later call gets once a poller died, naming the cause;
+     * {@code null} while the engine is healthy. A new instance per call, for its stack trace.
      */
-    void ensureMoreDataProbed() {
-        if (probed) {
-            return;
+    PipeException failure() {
+        Failure f = failure;
+        if (f == null) {
+            return null;
         }
-        probeLock.lock();
-        try {
-            if (probed) {
-                return;
-            }
-            // The answer holds for the whole engine, so it must not depend on the state of the
-            // thread that happens to ask first: with its interrupt status set, the probe's waits
-            // would cancel at once (a pended read would read as "learnt nothing" for good) and its
-            // parkNanos loop would spin for the full second. Hold the status back and restore it.
-            boolean interrupted = Thread.interrupted();
-            try {
-                MoreDataProbe.Result result = MoreDataProbe.run(this, keep);
-                probeSentinel = result.sentinel();
-                moreData = result.answer();
-                probed = true;
-            } finally {
-                if (interrupted) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-        } finally {
-            probeLock.unlock();
-        }
+        PipeException e = new PipeException("IOCP engine", WinError.ERROR_ABANDONED_WAIT_0, "ENGINE_FAILED",
+                "the completion-port poller " + f.poller() + " died (" + f.cause() + "); this engine serves no more I/O");
+        e.initCause(f.cause());
+        return e;
     }
 
-    /** The probe's observations, for diagnostics and tests; {@code null} if forced or not run. */
-    SyncMoreData moreDataAnswer() {
-        return moreData;
+    /** Throws {@link #failure()} if a poller died. */
+    void checkHealthy() throws PipeException {
+        PipeException e = failure();
+        if (e != null) {
+            throw e;
+        }
     }
 
     /** Slots in use, for leak checks in tests. */
@@ -256,7 +279,7 @@ public final class IocpEngine implements Engine {
      */
     void shutdown() throws PipeException, InterruptedException {
         try (Arena local = Arena.ofConfined()) {
-            MemorySegment capture = Win32Calls.newCapture(local);
+            MemorySegment capture = api.newCapture(local);
             for (IocpPoller poller : pollers) {
                 poller.requestStop();
             }
@@ -270,16 +293,20 @@ public final class IocpEngine implements Engine {
             while ((a = kept.poll()) != null) {
                 a.close();
             }
-            keep.close();
         }
     }
 
     /**
      * Associates a foreign overlapped handle (a socket from {@code WSASocketW(..., WSA_FLAG_OVERLAPPED)},
      * a file) with this engine's port, for {@link io.panapipe.windows.IocpHandle}.
+     *
+     * @param socket whether {@code handle} is a Winsock {@code SOCKET}: then a failed request's code
+     *               comes from {@code WSAGetOverlappedResult} ({@code WSAECONNRESET}, not
+     *               {@code ERROR_NETNAME_DELETED})
      */
-    public static ForeignHandle associate(long handle) throws PipeException {
+    public static ForeignHandle associate(long handle, boolean socket) throws PipeException {
         IocpEngine engine = instance();
-        return new ForeignHandle(engine, handle);
+        engine.checkHealthy();
+        return new ForeignHandle(engine, handle, socket);
     }
 }

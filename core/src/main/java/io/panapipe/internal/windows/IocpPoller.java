@@ -36,7 +36,9 @@ final class IocpPoller implements Runnable {
     static final long ENTRY_BYTES_OFFSET = 24;
     private static final int INFINITE = -1;
 
+    private final IocpEngine engine;
     private final IocpPort port;
+    private final Win32Api api;
     private final OperationTable table;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment entries;
@@ -45,12 +47,14 @@ final class IocpPoller implements Runnable {
     private volatile boolean stopping;
     private final Thread thread;
 
-    IocpPoller(IocpPort port, OperationTable table, String name) {
+    IocpPoller(IocpEngine engine, IocpPort port, OperationTable table, String name) {
+        this.engine = engine;
         this.port = port;
+        this.api = port.api();
         this.table = table;
         this.entries = arena.allocate(ENTRY_SIZE * BATCH, 8);
         this.removed = arena.allocate(ValueLayout.JAVA_INT);
-        this.capture = Win32Calls.newCapture(arena);
+        this.capture = api.newCapture(arena);
         this.thread = Thread.ofPlatform().daemon().name(name).unstarted(this);
     }
 
@@ -74,7 +78,7 @@ final class IocpPoller implements Runnable {
             int failures = 0;
             while (true) {
                 removed.set(ValueLayout.JAVA_INT, 0, 0);
-                int ok = Win32Calls.getQueuedCompletionStatusEx(capture, port.handle(), entries.address(), BATCH,
+                int ok = api.getQueuedCompletionStatusEx(capture, port.handle(), entries.address(), BATCH,
                         removed.address(), INFINITE, 0);
                 int n = entriesToDispatch(removed.get(ValueLayout.JAVA_INT, 0));
                 boolean wake = n > 0 && dispatchBatch(table, entries, n);
@@ -82,9 +86,13 @@ final class IocpPoller implements Runnable {
                     return;
                 }
                 if (ok == 0) {
-                    int error = Win32Calls.lastError(capture);
-                    if (stopping || error == WinError.ERROR_ABANDONED_WAIT_0 || error == WinError.ERROR_INVALID_HANDLE) {
-                        return; // the port is gone
+                    int error = api.lastError(capture);
+                    if (stopping) {
+                        return;
+                    }
+                    if (error == WinError.ERROR_ABANDONED_WAIT_0 || error == WinError.ERROR_INVALID_HANDLE) {
+                        // the port is gone while requests may still wait for it: fail them, loudly
+                        throw WinError.exception("GetQueuedCompletionStatusEx (the port closed under the poller)", error);
                     }
                     if (error != WinError.WAIT_TIMEOUT && ++failures > 3) {
                         LockSupport.parkNanos(1_000_000); // never spin on a persistent failure
@@ -92,6 +100,15 @@ final class IocpPoller implements Runnable {
                     continue;
                 }
                 failures = 0;
+            }
+        } catch (Throwable t) {
+            // Whatever it was, nobody would dequeue packets any more: every waiter would park
+            // forever. Fail the engine instead (issue 10, defect 7) and let the thread end with it.
+            if (!stopping) {
+                engine.pollerDied(thread.getName(), t);
+            }
+            if (t instanceof Error e && !(t instanceof StackOverflowError)) {
+                throw e;
             }
         } finally {
             arena.close();

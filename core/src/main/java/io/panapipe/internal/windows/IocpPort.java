@@ -17,17 +17,23 @@ final class IocpPort {
     /** {@code INVALID_HANDLE_VALUE}: {@code (HANDLE) -1}. */
     static final long INVALID_HANDLE = -1L;
 
+    private final Win32Api api;
     private final long handle;
 
-    IocpPort() throws PipeException {
+    IocpPort(Win32Api api) throws PipeException {
+        this.api = api;
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment capture = Win32Calls.newCapture(arena);
-            long h = Win32Calls.createIoCompletionPort(capture, INVALID_HANDLE, 0L, 0L, 0);
+            MemorySegment capture = api.newCapture(arena);
+            long h = api.createIoCompletionPort(capture, INVALID_HANDLE, 0L, 0L, 0);
             if (h == 0) {
-                throw WinError.exception("CreateIoCompletionPort", Win32Calls.lastError(capture));
+                throw WinError.exception("CreateIoCompletionPort", api.lastError(capture));
             }
             handle = h;
         }
+    }
+
+    Win32Api api() {
+        return api;
     }
 
     long handle() {
@@ -42,23 +48,23 @@ final class IocpPort {
      * @param capture a capture area the calling thread owns
      */
     void associate(long fileHandle, MemorySegment capture) throws PipeException {
-        long h = Win32Calls.createIoCompletionPort(capture, fileHandle, handle, KEY_IO, 0);
+        long h = api.createIoCompletionPort(capture, fileHandle, handle, KEY_IO, 0);
         if (h == 0) {
-            throw WinError.exception("CreateIoCompletionPort (associate)", Win32Calls.lastError(capture));
+            throw WinError.exception("CreateIoCompletionPort (associate)", api.lastError(capture));
         }
-        if (Win32Calls.setFileCompletionNotificationModes(capture, fileHandle, PipeFlags.completionModes()) == 0) {
-            throw WinError.exception("SetFileCompletionNotificationModes", Win32Calls.lastError(capture));
+        if (api.setFileCompletionNotificationModes(capture, fileHandle, PipeFlags.completionModes()) == 0) {
+            throw WinError.exception("SetFileCompletionNotificationModes", api.lastError(capture));
         }
     }
 
     /** Posts one wake-up packet (key {@link #KEY_WAKE}, NULL OVERLAPPED). */
     void wake(MemorySegment capture) throws PipeException {
-        if (Win32Calls.postQueuedCompletionStatus(capture, handle, 0, KEY_WAKE, 0L) == 0) {
-            throw WinError.exception("PostQueuedCompletionStatus", Win32Calls.lastError(capture));
+        if (api.postQueuedCompletionStatus(capture, handle, 0, KEY_WAKE, 0L) == 0) {
+            throw WinError.exception("PostQueuedCompletionStatus", api.lastError(capture));
         }
     }
 
     void close(MemorySegment capture) {
-        Win32Calls.closeHandle(capture, handle);
+        api.closeHandle(capture, handle);
     }
 }

@@ -26,7 +26,12 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <ul>
  *   <li>The first instance is created with {@code FILE_FLAG_FIRST_PIPE_INSTANCE}: if anyone else
- *       already has the name, binding fails instead of sharing it with a squatter.</li>
+ *       already has the name, binding fails instead of sharing it with a squatter. So is every
+ *       instance created while this server has no live instance at all (none listening, none
+ *       handed out and still open): the name lapsed then, and another process may have taken it
+ *       in between, which must fail loudly rather than be joined (issue 10, defect 5). The count
+ *       is checked just before {@code CreateNamedPipeW}; an instance closing in that moment can
+ *       still let the name lapse unnoticed, a window of one system call.</li>
  *   <li>The backlog holds {@code min(acceptBacklog, maxInstances)} listening instances; a
  *       connected one is handed out only after its replacement is listening, so the name never
  *       lapses. When {@code maxInstances} are all connected, {@code CreateNamedPipeW} says
@@ -51,6 +56,7 @@ final class NamedPipeServer implements ServerEndpoint {
         final OverlappedIo connect;
         final Arena arena = Arena.ofShared();
         boolean pending; // a ConnectNamedPipe packet will come
+        boolean counted = true; // in liveInstances until freed or handed to a transport that releases it
         boolean connected;
 
         Instance(long handle) {
@@ -64,13 +70,15 @@ final class NamedPipeServer implements ServerEndpoint {
         }
 
         void free(MemorySegment capture) {
-            Win32Calls.closeHandle(capture, handle);
+            api.closeHandle(capture, handle);
+            uncount(this);
             engine.releaseIo(connect);
             arena.close();
         }
     }
 
     private final IocpEngine engine;
+    private final Win32Api api;
     private final PipeOptions options;
     private final String path;
     private final Arena arena = Arena.ofShared();
@@ -79,10 +87,14 @@ final class NamedPipeServer implements ServerEndpoint {
     private final IoGate gate = new IoGate();
     private final ArrayDeque<Instance> backlog = new ArrayDeque<>();
     private final int target;
+    private boolean everListened; // accept/bind thread only
     private volatile Thread acceptWaiter;
+    /** Instances of this server whose handle is open: in the backlog, or handed out and not yet closed. */
+    private final java.util.concurrent.atomic.AtomicInteger liveInstances = new java.util.concurrent.atomic.AtomicInteger();
 
     private NamedPipeServer(IocpEngine engine, String path, PipeOptions options, PipeSecurity.Descriptor security) {
         this.engine = engine;
+        this.api = engine.api();
         this.options = options;
         this.path = path;
         this.security = security;
@@ -95,14 +107,11 @@ final class NamedPipeServer implements ServerEndpoint {
         if (!PipeFlags.isLocalPipePath(path)) {
             throw new IllegalArgumentException("a server can only be created on this machine (\\\\.\\pipe\\...): " + path);
         }
-        if (options.mode() == PipeMode.MESSAGE) {
-            engine.ensureMoreDataProbed(); // before the first message-mode read (OverlappedIo rule 3)
-        }
-        PipeSecurity.Descriptor security = PipeSecurity.forServer(options);
+        PipeSecurity.Descriptor security = PipeSecurity.forServer(engine.api(), options);
         NamedPipeServer server = new NamedPipeServer(engine, path, options, security);
         try (Arena local = Arena.ofConfined()) {
-            MemorySegment capture = Win32Calls.newCapture(local);
-            Instance first = server.createInstance(true, capture);
+            MemorySegment capture = engine.api().newCapture(local);
+            Instance first = server.createInstance(capture);
             try {
                 server.listen(first, capture);
             } catch (IOException | RuntimeException e) {
@@ -123,25 +132,46 @@ final class NamedPipeServer implements ServerEndpoint {
         return gate;
     }
 
-    private Instance createInstance(boolean first, MemorySegment capture) throws PipeException {
+    /** The name belongs to another server: never retried quietly, whatever the code. */
+    private static final class NameTaken extends PipeException {
+        NameTaken(String what, int code, String name, String detail) {
+            super(what, code, name, detail);
+        }
+    }
+
+    private void uncount(Instance instance) {
+        if (instance.counted) {
+            instance.counted = false;
+            liveInstances.decrementAndGet();
+        }
+    }
+
+    private Instance createInstance(MemorySegment capture) throws PipeException {
+        boolean first = liveInstances.get() == 0;
         // the descriptor lives as long as the server, so it outlives this call (and every other one)
-        long h = Win32Calls.createNamedPipeW(capture, wideName.address(), PipeFlags.serverOpenMode(first),
+        long h = api.createNamedPipeW(capture, wideName.address(), PipeFlags.serverOpenMode(first),
                 PipeFlags.serverPipeMode(options), PipeFlags.maxInstances(options), PipeFlags.outBufferSize(options),
                 PipeFlags.inBufferSize(options), 0, security.attributes());
         if (h == IocpPort.INVALID_HANDLE || h == 0) {
-            int error = Win32Calls.lastError(capture);
+            int error = api.lastError(capture);
             if (first && (error == WinError.ERROR_ACCESS_DENIED || error == WinError.ERROR_PIPE_BUSY)) {
-                throw new PipeException("bind " + path, error, WinError.name(error),
-                        "another server already holds this pipe name (FILE_FLAG_FIRST_PIPE_INSTANCE)");
+                throw new NameTaken((everListened ? "re-listen on " : "bind ") + path, error,
+                        WinError.name(error), everListened
+                                ? "every instance of this server had closed, and another server took the pipe name"
+                                        + " meanwhile (FILE_FLAG_FIRST_PIPE_INSTANCE)"
+                                : "another server already holds this pipe name (FILE_FLAG_FIRST_PIPE_INSTANCE)");
             }
             throw WinError.exception("CreateNamedPipeW " + path, error);
         }
+        liveInstances.incrementAndGet();
+        everListened = true;
         Instance instance;
         try {
             engine.port().associate(h, capture);
             instance = new Instance(h);
         } catch (PipeException | RuntimeException e) {
-            Win32Calls.closeHandle(capture, h);
+            api.closeHandle(capture, h);
+            liveInstances.decrementAndGet();
             throw e;
         }
         return instance;
@@ -173,8 +203,8 @@ final class NamedPipeServer implements ServerEndpoint {
      * {@code ERROR_NO_DATA} (and {@link #listen} would loop on it), so the failure is reported.
      */
     private void disconnect(Instance instance, MemorySegment capture) throws PipeException {
-        if (Win32Calls.disconnectNamedPipe(capture, instance.handle) == 0) {
-            throw WinError.exception("DisconnectNamedPipe " + path, Win32Calls.lastError(capture));
+        if (api.disconnectNamedPipe(capture, instance.handle) == 0) {
+            throw WinError.exception("DisconnectNamedPipe " + path, api.lastError(capture));
         }
     }
 
@@ -183,10 +213,10 @@ final class NamedPipeServer implements ServerEndpoint {
         while (backlog.size() < target) {
             Instance instance;
             try {
-                instance = createInstance(false, capture);
+                instance = createInstance(capture);
             } catch (PipeException e) {
-                if (WinError.isBusy(e.nativeCode())) {
-                    return;
+                if (WinError.isBusy(e.nativeCode()) && !(e instanceof NameTaken)) {
+                    return; // all maxInstances of this server exist: they hold the name
                 }
                 throw e;
             }
@@ -205,7 +235,7 @@ final class NamedPipeServer implements ServerEndpoint {
         long deadline = System.nanoTime() + timeoutNanos;
         long busyPause = 200_000;
         try (Arena local = Arena.ofConfined()) {
-            MemorySegment capture = Win32Calls.newCapture(local);
+            MemorySegment capture = api.newCapture(local);
             for (;;) {
                 Instance ready = takeReady(capture);
                 if (ready != null) {
@@ -222,11 +252,14 @@ final class NamedPipeServer implements ServerEndpoint {
                     engine.releaseIo(ready.connect);
                     ready.arena.close();
                     try {
-                        return new NamedPipeTransport(engine, ready.handle, true, options.mode());
+                        // still counted as live until the transport closes the handle
+                        return new NamedPipeTransport(engine, ready.handle, true, options.mode(),
+                                liveInstances::decrementAndGet);
                     } catch (RuntimeException e) {
                         // no transport owns the connected handle: close it rather than leak it
                         // (nothing is in flight on it; the client sees ERROR_BROKEN_PIPE)
-                        Win32Calls.closeHandle(capture, ready.handle);
+                        api.closeHandle(capture, ready.handle);
+                        uncount(ready);
                         throw e;
                     }
                 }
@@ -334,12 +367,16 @@ final class NamedPipeServer implements ServerEndpoint {
     @Override
     public void release() {
         try (Arena local = Arena.ofConfined()) {
-            MemorySegment capture = Win32Calls.newCapture(local);
+            MemorySegment capture = api.newCapture(local);
             Instance instance;
             while ((instance = backlog.poll()) != null) {
                 if (instance.pending && !instance.connect.operation().isDone()) {
                     instance.connect.cancel(instance.connect.operation());
-                    instance.connect.finishUninterruptibly();
+                    try {
+                        instance.connect.finishUninterruptibly();
+                    } catch (PipeException engineFailed) {
+                        // the engine failed; the request was reaped all the same: free the instance
+                    }
                 }
                 instance.free(capture);
             }

@@ -4,6 +4,8 @@ import io.panapipe.internal.completion.Canceller;
 import io.panapipe.internal.completion.IoGate;
 import io.panapipe.internal.completion.Operation;
 
+import io.panapipe.PipeException;
+
 import java.lang.foreign.Arena;
 
 /**
@@ -20,22 +22,19 @@ import java.lang.foreign.Arena;
  *       dequeues the packet; {@link Operation#await} never returns before that.</li>
  *   <li>{@code ERROR_MORE_DATA} returned <em>synchronously</em> by a read (message mode, buffer
  *       smaller than the message; the buffer was filled, the count is taken as
- *       {@link #inlineMoreDataBytes} says): the
- *       documentation of {@code SetFileCompletionNotificationModes} says no packet is queued when
- *       "a request returns success immediately without returning ERROR_PENDING", and
- *       {@code ReadFile} documents this case as "returns FALSE and GetLastError returns
- *       ERROR_MORE_DATA"; whether a packet comes is not written down. Both wrong guesses are
- *       dangerous (waiting for a packet that never comes hangs the read; ignoring one that does come
- *       lets it complete a later request on the same slot), so the engine asks the system once
- *       ({@link MoreDataProbe}, on the first MESSAGE-mode pipe) and this class acts on
- *       {@link SyncMoreData}: {@code PACKET} → wait for it like {@code ERROR_IO_PENDING};
- *       {@code NO_PACKET} → the result is final inline; {@code UNKNOWN} (no answer yet, the probe
- *       failed, or a foreign handle's {@link #runCustom} request, whose driver the probe did not
- *       measure) → final inline, and the slot is <em>retired</em>: its operation stays registered
- *       but unarmed and its memory stays allocated, so a late packet is recognised by the poller and
+ *       {@link #inlineMoreDataBytes} says). On every Windows that JDK 22 supports this does not
+ *       happen: an overflowing message read on a handle in skip-on-success mode goes
+ *       <em>pending</em> and queues one packet carrying {@code STATUS_BUFFER_OVERFLOW} and the
+ *       bytes (Wine, dlls/ntdll/tests/pipe.c, test_completion: {@code NtReadFile} of 1 byte from
+ *       an 8-byte message returns {@code STATUS_PENDING} "win8+" and one packet is queued, while
+ *       the older synchronous {@code STATUS_BUFFER_OVERFLOW} queues none). So the synchronous case
+ *       is only a fallback, and the safe one: the result is final inline and the slot is
+ *       <em>retired</em> ({@link #FINAL_RETIRE}): its operation stays registered but unarmed and its
+ *       memory stays allocated, so a packet that comes after all is recognised by the poller and
  *       dropped, while the next request gets a fresh slot and operation id ({@link #retire}).
  *       Retired slots are never reused; the owner hands its arena to
- *       {@link IocpEngine#closeArena} instead of closing it.</li>
+ *       {@link IocpEngine#closeArena} instead of closing it. A foreign handle's {@link #runCustom}
+ *       request is treated the same way, whatever its driver.</li>
  *   <li>Any other synchronous failure queues nothing: the result is final here.</li>
  *   <li>Timeout, interrupt and close: {@link #cancel} calls {@code CancelIoEx(handle, &ov)} for this
  *       one request (never {@code CancelIo}: the issuing thread may be a virtual thread on another
@@ -63,21 +62,34 @@ final class OverlappedIo implements Canceller {
     /** {@link #next}: final now, but a packet might still come: retire the slot. */
     static final int FINAL_RETIRE = 2;
 
+    /**
+     * The status an operation gets when the engine's failure, not the kernel, ended its wait: an
+     * NTSTATUS with the customer bit set, which the system never produces.
+     */
+    static final int ENGINE_FAILED_STATUS = 0xE0DE_AD01;
+    /** {@code STATUS_PENDING}: {@code OVERLAPPED.Internal} while the request is in flight. */
+    static final long STATUS_PENDING = 0x103;
+
     private final IocpEngine engine;
+    private final Win32Api api;
     private final Arena arena;
     // Volatile: replaced by the owning thread when the slot is retired, read by a closer's wakeAll.
     private volatile Operation op;
     private volatile OverlappedSlot slot;
     private final long handle;
     private final IoGate gate;
+    private final boolean socket;
     private int error;
     private int bytes;
     private int outcome;
     private int retired;
 
     /** Use {@link IocpEngine#newIo}; {@code arena} holds this request's slots, retired ones included. */
-    OverlappedIo(IocpEngine engine, Arena arena, Operation op, OverlappedSlot slot, long handle, IoGate gate) {
+    OverlappedIo(IocpEngine engine, Arena arena, Operation op, OverlappedSlot slot, long handle, IoGate gate,
+                 boolean socket) {
+        this.socket = socket;
         this.engine = engine;
+        this.api = engine.api();
         this.arena = arena;
         this.op = op;
         this.slot = slot;
@@ -90,20 +102,14 @@ final class OverlappedIo implements Canceller {
      *
      * @param kind       {@link #READ}, {@link #WRITE}, {@link #CONNECT} or {@link #CUSTOM}
      * @param error      0 if the call succeeded at once, else the code it reported
-     * @param moreData   the engine's answer for a synchronous {@code ERROR_MORE_DATA}
      * @return {@link #FINAL}, {@link #WAIT} or {@link #FINAL_RETIRE}
      */
-    static int next(int kind, int error, SyncMoreData moreData) {
+    static int next(int kind, int error) {
         if (error == WinError.ERROR_IO_PENDING) {
             return WAIT;
         }
         if (error == WinError.ERROR_MORE_DATA && (kind == READ || kind == CUSTOM)) {
-            SyncMoreData answer = kind == CUSTOM ? SyncMoreData.UNKNOWN : moreData;
-            return switch (answer.action()) {
-                case WAIT_FOR_PACKET -> WAIT;
-                case FINAL_INLINE -> FINAL;
-                case FINAL_INLINE_AND_RETIRE_SLOT -> FINAL_RETIRE;
-            };
+            return FINAL_RETIRE; // rule 3: take it inline, and never let a late packet reach a later request
         }
         return FINAL;
     }
@@ -137,7 +143,7 @@ final class OverlappedIo implements Canceller {
     }
 
     /** Issues a request and waits for it; afterwards read {@link #error()}, {@link #bytes()}, {@link #outcome()}. */
-    void run(int kind, long buffer, int length, long timeoutNanos) {
+    void run(int kind, long buffer, int length, long timeoutNanos) throws PipeException {
         if (start(kind, buffer, length)) {
             finish(timeoutNanos);
         }
@@ -150,7 +156,8 @@ final class OverlappedIo implements Canceller {
      *              once, or the error code it reported ({@code ERROR_IO_PENDING}/{@code WSA_IO_PENDING}
      *              when a completion will come)
      */
-    void runCustom(java.util.function.LongToIntFunction issue, long timeoutNanos) {
+    void runCustom(java.util.function.LongToIntFunction issue, long timeoutNanos) throws PipeException {
+        engine.checkHealthy();
         Operation o = op;
         OverlappedSlot s = slot;
         o.arm();
@@ -167,7 +174,8 @@ final class OverlappedIo implements Canceller {
      * @return {@code true} if a completion packet will come ({@link #finish} or
      *         {@link #finishUninterruptibly} must follow); {@code false} if the result is final
      */
-    boolean start(int kind, long buffer, int length) {
+    boolean start(int kind, long buffer, int length) throws PipeException {
+        engine.checkHealthy();
         Operation o = op;
         OverlappedSlot s = slot;
         return settle(kind, issue(kind, buffer, length), o, s, length);
@@ -175,21 +183,20 @@ final class OverlappedIo implements Canceller {
 
     /**
      * Arms the operation and makes the call, deciding nothing: 0 if it succeeded at once, else the
-     * code it reported. The caller must settle the operation (inline or by its packet);
-     * {@link MoreDataProbe} uses this to watch what the system does.
+     * code it reported. The caller must settle the operation (inline or by its packet).
      */
-    int issue(int kind, long buffer, int length) {
+    private int issue(int kind, long buffer, int length) {
         Operation o = op;
         OverlappedSlot s = slot;
         o.arm();
         s.reset();
         int ok = switch (kind) {
-            case READ -> Win32Calls.readFile(s.capture(), handle, buffer, length, s.address());
-            case WRITE -> Win32Calls.writeFile(s.capture(), handle, buffer, length, s.address());
-            case CONNECT -> Win32Calls.connectNamedPipe(s.capture(), handle, s.address());
+            case READ -> api.readFile(s.capture(), handle, buffer, length, s.address());
+            case WRITE -> api.writeFile(s.capture(), handle, buffer, length, s.address());
+            case CONNECT -> api.connectNamedPipe(s.capture(), handle, s.address());
             default -> throw new IllegalArgumentException("kind " + kind);
         };
-        return ok != 0 ? WinError.ERROR_SUCCESS : Win32Calls.lastError(s.capture());
+        return ok != 0 ? WinError.ERROR_SUCCESS : api.lastError(s.capture());
     }
 
     /**
@@ -199,7 +206,7 @@ final class OverlappedIo implements Canceller {
      */
     private boolean settle(int kind, int e, Operation o, OverlappedSlot s, int length) {
         outcome = Operation.COMPLETED;
-        int what = next(kind, e, e == WinError.ERROR_MORE_DATA ? engine.syncMoreData() : SyncMoreData.UNKNOWN);
+        int what = next(kind, e);
         if (what == WAIT) {
             return true;
         }
@@ -227,7 +234,7 @@ final class OverlappedIo implements Canceller {
         Operation fresh = engine.allocateOperation();
         OverlappedSlot freshSlot;
         try {
-            freshSlot = new OverlappedSlot(arena, fresh.id(), Win32Calls.CAPTURE_SIZE);
+            freshSlot = new OverlappedSlot(arena, fresh.id(), api.captureSize());
         } catch (RuntimeException e) {
             engine.releaseOperation(fresh);
             throw e;
@@ -237,16 +244,76 @@ final class OverlappedIo implements Canceller {
         op = fresh;
     }
 
-    /** Waits for the packet of a started request, cancelling it on timeout, interrupt or close. */
-    void finish(long timeoutNanos) {
-        outcome = op.await(timeoutNanos, this, gate);
-        collect();
+    /**
+     * Waits for the packet of a started request, cancelling it on timeout, interrupt or close.
+     *
+     * @throws PipeException the engine failed ({@link IocpEngine#failure()}); the request was
+     *         cancelled and the kernel has let go of its memory
+     */
+    void finish(long timeoutNanos) throws PipeException {
+        if (!engine.isFailed()) {
+            outcome = op.await(timeoutNanos, this, gate);
+        }
+        afterWait();
     }
 
     /** Waits for the packet without cancelling (the request was cancelled already, or must be reaped). */
-    void finishUninterruptibly() {
-        op.awaitUninterruptibly();
+    void finishUninterruptibly() throws PipeException {
+        if (!engine.isFailed()) {
+            op.awaitUninterruptibly();
+        }
+        afterWait();
+    }
+
+    /**
+     * Wakes the owner of a request still waiting for its packet, because no poller will deliver
+     * it ({@link IocpEngine#pollerDied}). The owner then {@linkplain #reapAfterFailure reaps} it.
+     */
+    void failPending() {
+        Operation o = op;
+        if (!o.isDone()) {
+            o.complete(0, ENGINE_FAILED_STATUS);
+        }
+    }
+
+    private void afterWait() throws PipeException {
+        Operation o = op;
+        // The failure check comes after the wait: a request armed before the engine failed is
+        // completed by failPending (pollerDied runs after the failure is published), and one armed
+        // after it sees isFailed() here, so no owner waits for a packet nobody will dequeue.
+        if (engine.isFailed() && (!o.isDone() || o.flags() == ENGINE_FAILED_STATUS)) {
+            reapAfterFailure(o);
+            throw engine.failure();
+        }
         collect();
+    }
+
+    /**
+     * After the engine failed: cancels the request and waits until the kernel has finished with
+     * it, which {@code OVERLAPPED.Internal} tells without any packet (the documentation of
+     * {@code OVERLAPPED}: {@code STATUS_PENDING} while the request is in flight, the final status
+     * once it completed; {@code HasOverlappedIoCompleted} reads the same field). Only then may the
+     * slot and the buffer be reused or freed (rule 1). Parks in Java, never in the kernel.
+     */
+    private void reapAfterFailure(Operation o) {
+        OverlappedSlot s = slot;
+        api.cancelIoEx(s.capture(), handle, s.address());
+        boolean interrupted = Thread.interrupted(); // parkNanos would return at once
+        long pause = 10_000;
+        while (OverlappedSlot.statusAt(s.address()) == STATUS_PENDING) {
+            java.util.concurrent.locks.LockSupport.parkNanos(this, pause);
+            pause = Math.min(pause * 2, 10_000_000);
+            interrupted |= Thread.interrupted();
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        bytes = 0;
+        error = WinError.ERROR_OPERATION_ABORTED;
+        outcome = Operation.CLOSED;
+        if (!o.isDone()) {
+            o.completeInline(0, ENGINE_FAILED_STATUS);
+        }
     }
 
     /** Requests cancellation of the in-flight request; its completion still comes through the port. */
@@ -254,7 +321,7 @@ final class OverlappedIo implements Canceller {
     public void cancel(Operation o) {
         // FALSE with ERROR_NOT_FOUND means it completed already: the packet is on its way
         OverlappedSlot s = slot;
-        Win32Calls.cancelIoEx(s.capture(), handle, s.address());
+        api.cancelIoEx(s.capture(), handle, s.address());
     }
 
     /**
@@ -272,8 +339,16 @@ final class OverlappedIo implements Canceller {
             error = WinError.ERROR_SUCCESS;
             return;
         }
-        int ok = Win32Calls.getOverlappedResult(s.capture(), handle, s.address(), s.outAddress(), 0);
-        error = ok != 0 ? WinError.ERROR_SUCCESS : Win32Calls.lastError(s.capture());
+        if (socket) {
+            // A socket's code comes from WSAGetOverlappedResult: GetOverlappedResult would turn a
+            // reset into ERROR_NETNAME_DELETED instead of WSAECONNRESET (issue 10, defect 6; the
+            // WSAGetOverlappedResult documentation is the socket counterpart of the same call).
+            int ok = api.wsaGetOverlappedResult(s.capture(), handle, s.address(), s.outAddress(), 0, s.out2Address());
+            error = ok != 0 ? WinError.ERROR_SUCCESS : api.wsaLastError(s.capture());
+            return;
+        }
+        int ok = api.getOverlappedResult(s.capture(), handle, s.address(), s.outAddress(), 0);
+        error = ok != 0 ? WinError.ERROR_SUCCESS : api.lastError(s.capture());
     }
 
     /**

@@ -18,7 +18,7 @@ import java.lang.foreign.ValueLayout;
  *      32     8  operation id             (read by the poller: lpOverlapped + 32)
  *      40    16  captureCallState area    (GetLastError, WSAGetLastError, errno: 12 bytes)
  *      56     4  DWORD out-parameter      (GetOverlappedResult's byte count, token lookups)
- *      60     4  padding
+ *      60     4  DWORD out-parameter 2    (WSAGetOverlappedResult's flags)
  * </pre>
  *
  * The poller maps a dequeued {@code lpOverlapped} to its operation by reading the id at
@@ -35,6 +35,7 @@ final class OverlappedSlot {
     static final long CAPTURE_OFFSET = 40;
     static final long CAPTURE_CAPACITY = 16;
     static final long OUT_OFFSET = 56;
+    static final long OUT2_OFFSET = 60;
     static final long SIZE = 64;
     static final long ALIGNMENT = 16;
 
@@ -88,6 +89,11 @@ final class OverlappedSlot {
     /** Address of the slot's DWORD out-parameter. */
     long outAddress() {
         return address + OUT_OFFSET;
+    }
+
+    /** Address of the slot's second DWORD out-parameter. */
+    long out2Address() {
+        return address + OUT2_OFFSET;
     }
 
     int out() {

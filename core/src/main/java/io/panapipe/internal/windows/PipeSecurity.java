@@ -39,7 +39,11 @@ final class PipeSecurity {
 
     private static final Pattern SID = Pattern.compile("S-1-\\d+(-\\d+)+");
 
-    private static volatile String currentUserSid;
+    /** The current user's SID as read through one kernel (the real one, or a test's model). */
+    private record KnownSid(Win32Api api, String sid) {
+    }
+
+    private static volatile KnownSid currentUserSid;
 
     /** The SDDL of the default descriptor for the user {@code sid}: {@code D:P(A;;GA;;;<sid>)}. */
     static String currentUserOnlySddl(String sid) {
@@ -57,20 +61,22 @@ final class PipeSecurity {
     /** A server's descriptor plus the {@code SECURITY_ATTRIBUTES} that points at it. */
     static final class Descriptor implements AutoCloseable {
         private final Arena arena = Arena.ofShared();
+        private final Win32Api api;
         private final long descriptor;
         private final MemorySegment attributes;
         private final String sddl;
 
-        private Descriptor(String sddl) throws PipeException {
+        private Descriptor(Win32Api api, String sddl) throws PipeException {
+            this.api = api;
             this.sddl = sddl;
             long converted = 0;
             try {
-                MemorySegment capture = Win32Calls.newCapture(arena);
+                MemorySegment capture = api.newCapture(arena);
                 MemorySegment text = arena.allocateFrom(sddl, StandardCharsets.UTF_16LE);
                 MemorySegment out = arena.allocate(ValueLayout.JAVA_LONG);
-                if (Win32Calls.convertStringSecurityDescriptorToSecurityDescriptorW(capture, text.address(),
+                if (api.convertStringSecurityDescriptorToSecurityDescriptorW(capture, text.address(),
                         SDDL_REVISION_1, out.address(), 0L) == 0) {
-                    int error = Win32Calls.lastError(capture);
+                    int error = api.lastError(capture);
                     throw WinError.exception("ConvertStringSecurityDescriptorToSecurityDescriptorW(\"" + sddl + "\")", error);
                 }
                 converted = out.get(ValueLayout.JAVA_LONG, 0);
@@ -82,7 +88,7 @@ final class PipeSecurity {
             } catch (PipeException | RuntimeException e) {
                 if (converted != 0) {
                     // the system allocated it (LocalAlloc); nobody else would free it
-                    Win32Calls.localFree(Win32Calls.newCapture(arena), converted);
+                    api.localFree(api.newCapture(arena), converted);
                 }
                 arena.close();
                 throw e;
@@ -100,77 +106,79 @@ final class PipeSecurity {
 
         @Override
         public void close() {
-            MemorySegment capture = Win32Calls.newCapture(arena);
-            Win32Calls.localFree(capture, descriptor);
+            MemorySegment capture = api.newCapture(arena);
+            api.localFree(capture, descriptor);
             arena.close();
         }
     }
 
     /** Builds the descriptor a server with {@code options} uses. */
-    static Descriptor forServer(PipeOptions options) throws PipeException {
-        return new Descriptor(sddlFor(options, options.sddl() != null ? null : currentUserSid()));
+    static Descriptor forServer(Win32Api api, PipeOptions options) throws PipeException {
+        return new Descriptor(api, sddlFor(options, options.sddl() != null ? null : currentUserSid(api)));
     }
 
     /** The string SID of this process's token user, read once. */
-    static String currentUserSid() throws PipeException {
-        String sid = currentUserSid;
-        if (sid == null) {
+    static String currentUserSid(Win32Api api) throws PipeException {
+        KnownSid known = currentUserSid;
+        if (known == null || known.api() != api) {
+            String sid;
             try (Arena arena = Arena.ofConfined()) {
-                MemorySegment capture = Win32Calls.newCapture(arena);
-                sid = tokenUserSid(capture, arena, Win32Calls.getCurrentProcess(), "current process");
+                MemorySegment capture = api.newCapture(arena);
+                sid = tokenUserSid(api, capture, arena, api.getCurrentProcess(), "current process");
             }
-            currentUserSid = sid;
+            known = new KnownSid(api, sid);
+            currentUserSid = known;
         }
-        return sid;
+        return known.sid();
     }
 
     /** The string SID of the token user of the process {@code pid} (for the server-user check). */
-    static String processUserSid(int pid) throws PipeException {
+    static String processUserSid(Win32Api api, int pid) throws PipeException {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment capture = Win32Calls.newCapture(arena);
-            long process = Win32Calls.openProcess(capture, Win32Calls.PROCESS_QUERY_LIMITED_INFORMATION, 0, pid);
+            MemorySegment capture = api.newCapture(arena);
+            long process = api.openProcess(capture, Win32Api.PROCESS_QUERY_LIMITED_INFORMATION, 0, pid);
             if (process == 0) {
-                throw WinError.exception("OpenProcess(" + pid + ")", Win32Calls.lastError(capture));
+                throw WinError.exception("OpenProcess(" + pid + ")", api.lastError(capture));
             }
             try {
-                return tokenUserSid(capture, arena, process, "process " + pid);
+                return tokenUserSid(api, capture, arena, process, "process " + pid);
             } finally {
-                Win32Calls.closeHandle(capture, process);
+                api.closeHandle(capture, process);
             }
         }
     }
 
-    private static String tokenUserSid(MemorySegment capture, Arena arena, long process, String whose)
+    private static String tokenUserSid(Win32Api api, MemorySegment capture, Arena arena, long process, String whose)
             throws PipeException {
         MemorySegment tokenOut = arena.allocate(ValueLayout.JAVA_LONG);
-        if (Win32Calls.openProcessToken(capture, process, TOKEN_QUERY, tokenOut.address()) == 0) {
-            throw WinError.exception("OpenProcessToken(" + whose + ")", Win32Calls.lastError(capture));
+        if (api.openProcessToken(capture, process, TOKEN_QUERY, tokenOut.address()) == 0) {
+            throw WinError.exception("OpenProcessToken(" + whose + ")", api.lastError(capture));
         }
         long token = tokenOut.get(ValueLayout.JAVA_LONG, 0);
         try {
             MemorySegment length = arena.allocate(ValueLayout.JAVA_INT);
-            Win32Calls.getTokenInformation(capture, token, TOKEN_USER, 0L, 0, length.address()); // size query
+            api.getTokenInformation(capture, token, TOKEN_USER, 0L, 0, length.address()); // size query
             int size = length.get(ValueLayout.JAVA_INT, 0);
             if (size <= 0) {
-                throw WinError.exception("GetTokenInformation(TokenUser) size", Win32Calls.lastError(capture));
+                throw WinError.exception("GetTokenInformation(TokenUser) size", api.lastError(capture));
             }
             MemorySegment info = arena.allocate(size, 8);
-            if (Win32Calls.getTokenInformation(capture, token, TOKEN_USER, info.address(), size, length.address()) == 0) {
-                throw WinError.exception("GetTokenInformation(TokenUser)", Win32Calls.lastError(capture));
+            if (api.getTokenInformation(capture, token, TOKEN_USER, info.address(), size, length.address()) == 0) {
+                throw WinError.exception("GetTokenInformation(TokenUser)", api.lastError(capture));
             }
             long sid = info.get(ValueLayout.JAVA_LONG, 0); // TOKEN_USER.User.Sid
             MemorySegment textOut = arena.allocate(ValueLayout.JAVA_LONG);
-            if (Win32Calls.convertSidToStringSidW(capture, sid, textOut.address()) == 0) {
-                throw WinError.exception("ConvertSidToStringSidW", Win32Calls.lastError(capture));
+            if (api.convertSidToStringSidW(capture, sid, textOut.address()) == 0) {
+                throw WinError.exception("ConvertSidToStringSidW", api.lastError(capture));
             }
             long text = textOut.get(ValueLayout.JAVA_LONG, 0);
             try {
                 return wideString(text);
             } finally {
-                Win32Calls.localFree(capture, text);
+                api.localFree(capture, text);
             }
         } finally {
-            Win32Calls.closeHandle(capture, token);
+            api.closeHandle(capture, token);
         }
     }
 

@@ -31,35 +31,51 @@ import java.lang.invoke.VarHandle;
  * testable elsewhere lives in the pure classes ({@link WinError}, {@link PipeFlags},
  * {@link PipeSecurity#currentUserOnlySddl}, {@link OverlappedSlot}'s layout constants).
  */
-final class Win32Calls {
+final class Win32Calls implements Win32Api {
     private Win32Calls() {
     }
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final Linker.Option CAPTURE;
     private static final VarHandle LAST_ERROR;
+    private static final Linker.Option CAPTURE_WSA;
+    private static final VarHandle WSA_LAST_ERROR;
     /** Size of the capture-state area a caller must pass. */
     static final long CAPTURE_SIZE;
 
     static {
-        WindowsLibraries.load();
+        WindowsLibraries.load(); // throws off Windows: this class is the real kernel, nothing else
         CAPTURE = Linker.Option.captureCallState("GetLastError");
         LAST_ERROR = Linker.Option.captureStateLayout().varHandle(MemoryLayout.PathElement.groupElement("GetLastError"));
         CAPTURE_SIZE = Linker.Option.captureStateLayout().byteSize();
+        CAPTURE_WSA = Linker.Option.captureCallState("WSAGetLastError");
+        WSA_LAST_ERROR = Linker.Option.captureStateLayout().varHandle(MemoryLayout.PathElement.groupElement("WSAGetLastError"));
     }
 
-    /** Makes sure the libraries are loaded and the handles can be built (throws off Windows). */
-    static void ensureLoaded() {
-        // the static initialiser did it
+    private static final Win32Calls INSTANCE = new Win32Calls();
+
+    /**
+     * The real kernel: loads kernel32/advapi32 and builds every downcall handle on first use.
+     *
+     * @throws Throwable (an {@code Error} or {@code RuntimeException} from class initialisation)
+     *         off Windows
+     */
+    static Win32Api load() {
+        return INSTANCE;
     }
 
-    /** The {@code GetLastError} value the last capturing call stored in {@code capture}. */
-    static int lastError(MemorySegment capture) {
+    @Override
+    public long captureSize() {
+        return CAPTURE_SIZE;
+    }
+
+    @Override
+    public int lastError(MemorySegment capture) {
         return (int) LAST_ERROR.get(capture, 0L);
     }
 
-    /** A capture area for calls off the hot path. */
-    static MemorySegment newCapture(Arena arena) {
+    @Override
+    public MemorySegment newCapture(Arena arena) {
         return arena.allocate(Linker.Option.captureStateLayout());
     }
 
@@ -102,7 +118,8 @@ final class Win32Calls {
             capturing(Win32.GetOverlappedResult$address(), Win32.GetOverlappedResult$descriptor());
 
     /** {@code ReadFile(h, buf, n, NULL, ov)}: BOOL. */
-    static int readFile(MemorySegment capture, long handle, long buffer, int length, long overlapped) {
+    @Override
+    public int readFile(MemorySegment capture, long handle, long buffer, int length, long overlapped) {
         try {
             return (int) READ_FILE.invokeExact(capture, handle, buffer, length, 0L, overlapped);
         } catch (Throwable t) {
@@ -111,7 +128,8 @@ final class Win32Calls {
     }
 
     /** {@code WriteFile(h, buf, n, NULL, ov)}: BOOL. */
-    static int writeFile(MemorySegment capture, long handle, long buffer, int length, long overlapped) {
+    @Override
+    public int writeFile(MemorySegment capture, long handle, long buffer, int length, long overlapped) {
         try {
             return (int) WRITE_FILE.invokeExact(capture, handle, buffer, length, 0L, overlapped);
         } catch (Throwable t) {
@@ -119,7 +137,8 @@ final class Win32Calls {
         }
     }
 
-    static int connectNamedPipe(MemorySegment capture, long handle, long overlapped) {
+    @Override
+    public int connectNamedPipe(MemorySegment capture, long handle, long overlapped) {
         try {
             return (int) CONNECT_NAMED_PIPE.invokeExact(capture, handle, overlapped);
         } catch (Throwable t) {
@@ -128,7 +147,8 @@ final class Win32Calls {
     }
 
     /** {@code CancelIoEx(h, ov)} — one operation, whichever thread issued it (never {@code CancelIo}). */
-    static int cancelIoEx(MemorySegment capture, long handle, long overlapped) {
+    @Override
+    public int cancelIoEx(MemorySegment capture, long handle, long overlapped) {
         try {
             return (int) CANCEL_IO_EX.invokeExact(capture, handle, overlapped);
         } catch (Throwable t) {
@@ -137,12 +157,31 @@ final class Win32Calls {
     }
 
     /** {@code GetOverlappedResult(h, ov, &bytes, wait)}; only ever called with {@code wait == FALSE}. */
-    static int getOverlappedResult(MemorySegment capture, long handle, long overlapped, long bytesOut, int wait) {
+    @Override
+    public int getOverlappedResult(MemorySegment capture, long handle, long overlapped, long bytesOut, int wait) {
         try {
             return (int) GET_OVERLAPPED_RESULT.invokeExact(capture, handle, overlapped, bytesOut, wait);
         } catch (Throwable t) {
             throw unexpected(t);
         }
+    }
+
+    private static final MethodHandle WSA_GET_OVERLAPPED_RESULT = LINKER.downcallHandle(
+            Win32.WSAGetOverlappedResult$address(), addressesAsLongs(Win32.WSAGetOverlappedResult$descriptor()), CAPTURE_WSA);
+
+    @Override
+    public int wsaGetOverlappedResult(MemorySegment capture, long socket, long overlapped, long bytesOut, int wait,
+                                      long flagsOut) {
+        try {
+            return (int) WSA_GET_OVERLAPPED_RESULT.invokeExact(capture, socket, overlapped, bytesOut, wait, flagsOut);
+        } catch (Throwable t) {
+            throw unexpected(t);
+        }
+    }
+
+    @Override
+    public int wsaLastError(MemorySegment capture) {
+        return (int) WSA_LAST_ERROR.get(capture, 0L);
     }
 
     // ---- the completion port ---------------------------------------------------------------
@@ -156,7 +195,8 @@ final class Win32Calls {
     private static final MethodHandle SET_FILE_COMPLETION_NOTIFICATION_MODES = capturing(
             Win32.SetFileCompletionNotificationModes$address(), Win32.SetFileCompletionNotificationModes$descriptor());
 
-    static long createIoCompletionPort(MemorySegment capture, long handle, long existingPort, long key, int threads) {
+    @Override
+    public long createIoCompletionPort(MemorySegment capture, long handle, long existingPort, long key, int threads) {
         try {
             return (long) CREATE_IO_COMPLETION_PORT.invokeExact(capture, handle, existingPort, key, threads);
         } catch (Throwable t) {
@@ -164,7 +204,8 @@ final class Win32Calls {
         }
     }
 
-    static int getQueuedCompletionStatusEx(MemorySegment capture, long port, long entries, int count,
+    @Override
+    public int getQueuedCompletionStatusEx(MemorySegment capture, long port, long entries, int count,
                                            long removedOut, int millis, int alertable) {
         try {
             return (int) GET_QUEUED_COMPLETION_STATUS_EX.invokeExact(capture, port, entries, count, removedOut,
@@ -174,7 +215,8 @@ final class Win32Calls {
         }
     }
 
-    static int postQueuedCompletionStatus(MemorySegment capture, long port, int bytes, long key, long overlapped) {
+    @Override
+    public int postQueuedCompletionStatus(MemorySegment capture, long port, int bytes, long key, long overlapped) {
         try {
             return (int) POST_QUEUED_COMPLETION_STATUS.invokeExact(capture, port, bytes, key, overlapped);
         } catch (Throwable t) {
@@ -182,7 +224,8 @@ final class Win32Calls {
         }
     }
 
-    static int setFileCompletionNotificationModes(MemorySegment capture, long handle, byte flags) {
+    @Override
+    public int setFileCompletionNotificationModes(MemorySegment capture, long handle, byte flags) {
         try {
             return (int) SET_FILE_COMPLETION_NOTIFICATION_MODES.invokeExact(capture, handle, flags);
         } catch (Throwable t) {
@@ -207,7 +250,8 @@ final class Win32Calls {
     private static final MethodHandle GET_NAMED_PIPE_INFO =
             capturing(Win32.GetNamedPipeInfo$address(), Win32.GetNamedPipeInfo$descriptor());
 
-    static long createNamedPipeW(MemorySegment capture, long name, int openMode, int pipeMode, int maxInstances,
+    @Override
+    public long createNamedPipeW(MemorySegment capture, long name, int openMode, int pipeMode, int maxInstances,
                                  int outBuffer, int inBuffer, int defaultTimeout, long securityAttributes) {
         try {
             return (long) CREATE_NAMED_PIPE_W.invokeExact(capture, name, openMode, pipeMode, maxInstances, outBuffer,
@@ -217,7 +261,8 @@ final class Win32Calls {
         }
     }
 
-    static long createFileW(MemorySegment capture, long name, int access, int share, long securityAttributes,
+    @Override
+    public long createFileW(MemorySegment capture, long name, int access, int share, long securityAttributes,
                             int disposition, int flags, long template) {
         try {
             return (long) CREATE_FILE_W.invokeExact(capture, name, access, share, securityAttributes, disposition,
@@ -227,7 +272,8 @@ final class Win32Calls {
         }
     }
 
-    static int closeHandle(MemorySegment capture, long handle) {
+    @Override
+    public int closeHandle(MemorySegment capture, long handle) {
         try {
             return (int) CLOSE_HANDLE.invokeExact(capture, handle);
         } catch (Throwable t) {
@@ -235,7 +281,8 @@ final class Win32Calls {
         }
     }
 
-    static int disconnectNamedPipe(MemorySegment capture, long handle) {
+    @Override
+    public int disconnectNamedPipe(MemorySegment capture, long handle) {
         try {
             return (int) DISCONNECT_NAMED_PIPE.invokeExact(capture, handle);
         } catch (Throwable t) {
@@ -243,7 +290,8 @@ final class Win32Calls {
         }
     }
 
-    static int setNamedPipeHandleState(MemorySegment capture, long handle, long mode, long maxCollection,
+    @Override
+    public int setNamedPipeHandleState(MemorySegment capture, long handle, long mode, long maxCollection,
                                        long collectTimeout) {
         try {
             return (int) SET_NAMED_PIPE_HANDLE_STATE.invokeExact(capture, handle, mode, maxCollection, collectTimeout);
@@ -252,7 +300,8 @@ final class Win32Calls {
         }
     }
 
-    static int getNamedPipeClientProcessId(MemorySegment capture, long handle, long pidOut) {
+    @Override
+    public int getNamedPipeClientProcessId(MemorySegment capture, long handle, long pidOut) {
         try {
             return (int) GET_NAMED_PIPE_CLIENT_PROCESS_ID.invokeExact(capture, handle, pidOut);
         } catch (Throwable t) {
@@ -260,7 +309,8 @@ final class Win32Calls {
         }
     }
 
-    static int getNamedPipeServerProcessId(MemorySegment capture, long handle, long pidOut) {
+    @Override
+    public int getNamedPipeServerProcessId(MemorySegment capture, long handle, long pidOut) {
         try {
             return (int) GET_NAMED_PIPE_SERVER_PROCESS_ID.invokeExact(capture, handle, pidOut);
         } catch (Throwable t) {
@@ -268,7 +318,8 @@ final class Win32Calls {
         }
     }
 
-    static int getNamedPipeInfo(MemorySegment capture, long handle, long flags, long outSize, long inSize,
+    @Override
+    public int getNamedPipeInfo(MemorySegment capture, long handle, long flags, long outSize, long inSize,
                                 long maxInstances) {
         try {
             return (int) GET_NAMED_PIPE_INFO.invokeExact(capture, handle, flags, outSize, inSize, maxInstances);
@@ -304,10 +355,8 @@ final class Win32Calls {
     private static final MethodHandle FORMAT_MESSAGE_W =
             capturing(Win32.FormatMessageW$address(), Win32.FormatMessageW$descriptor());
 
-    /** {@code PROCESS_QUERY_LIMITED_INFORMATION} (0x1000, winnt.h); not in the generated bindings. */
-    static final int PROCESS_QUERY_LIMITED_INFORMATION = 0x1000;
-
-    static long openProcess(MemorySegment capture, int access, int inherit, int pid) {
+    @Override
+    public long openProcess(MemorySegment capture, int access, int inherit, int pid) {
         try {
             return (long) OPEN_PROCESS.invokeExact(capture, access, inherit, pid);
         } catch (Throwable t) {
@@ -315,7 +364,8 @@ final class Win32Calls {
         }
     }
 
-    static long getCurrentProcess() {
+    @Override
+    public long getCurrentProcess() {
         try {
             return (long) GET_CURRENT_PROCESS.invokeExact();
         } catch (Throwable t) {
@@ -323,7 +373,8 @@ final class Win32Calls {
         }
     }
 
-    static int openProcessToken(MemorySegment capture, long process, int access, long tokenOut) {
+    @Override
+    public int openProcessToken(MemorySegment capture, long process, int access, long tokenOut) {
         try {
             return (int) OPEN_PROCESS_TOKEN.invokeExact(capture, process, access, tokenOut);
         } catch (Throwable t) {
@@ -331,7 +382,8 @@ final class Win32Calls {
         }
     }
 
-    static int getTokenInformation(MemorySegment capture, long token, int infoClass, long buffer, int length,
+    @Override
+    public int getTokenInformation(MemorySegment capture, long token, int infoClass, long buffer, int length,
                                    long returnLengthOut) {
         try {
             return (int) GET_TOKEN_INFORMATION.invokeExact(capture, token, infoClass, buffer, length, returnLengthOut);
@@ -340,7 +392,8 @@ final class Win32Calls {
         }
     }
 
-    static int convertSidToStringSidW(MemorySegment capture, long sid, long stringOut) {
+    @Override
+    public int convertSidToStringSidW(MemorySegment capture, long sid, long stringOut) {
         try {
             return (int) CONVERT_SID_TO_STRING_SID_W.invokeExact(capture, sid, stringOut);
         } catch (Throwable t) {
@@ -348,7 +401,8 @@ final class Win32Calls {
         }
     }
 
-    static int convertStringSecurityDescriptorToSecurityDescriptorW(MemorySegment capture, long sddl, int revision,
+    @Override
+    public int convertStringSecurityDescriptorToSecurityDescriptorW(MemorySegment capture, long sddl, int revision,
                                                                     long descriptorOut, long sizeOut) {
         try {
             return (int) CONVERT_STRING_SD_TO_SD_W.invokeExact(capture, sddl, revision, descriptorOut, sizeOut);
@@ -357,7 +411,8 @@ final class Win32Calls {
         }
     }
 
-    static long localFree(MemorySegment capture, long memory) {
+    @Override
+    public long localFree(MemorySegment capture, long memory) {
         try {
             return (long) LOCAL_FREE.invokeExact(capture, memory);
         } catch (Throwable t) {
@@ -365,7 +420,8 @@ final class Win32Calls {
         }
     }
 
-    static int equalSid(MemorySegment capture, long a, long b) {
+    @Override
+    public int equalSid(MemorySegment capture, long a, long b) {
         try {
             return (int) EQUAL_SID.invokeExact(capture, a, b);
         } catch (Throwable t) {
@@ -373,6 +429,7 @@ final class Win32Calls {
         }
     }
 
+    /** Not part of {@link Win32Api}: only {@link WinError#systemMessage} uses it, on Windows, for message text. */
     static int formatMessageW(MemorySegment capture, int flags, long source, int messageId, int languageId,
                               long buffer, int size, long arguments) {
         try {

@@ -161,7 +161,7 @@ final class WinError {
         try (Arena arena = Arena.ofConfined()) {
             int chars = 512;
             MemorySegment buf = arena.allocate(chars * 2L);
-            MemorySegment capture = Win32Calls.newCapture(arena);
+            MemorySegment capture = arena.allocate(java.lang.foreign.Linker.Option.captureStateLayout());
             int flags = 0x00001000 /* FORMAT_MESSAGE_FROM_SYSTEM */ | 0x00000200 /* FORMAT_MESSAGE_IGNORE_INSERTS */;
             int n = Win32Calls.formatMessageW(capture, flags, 0L, error, 0, buf.address(), chars, 0L);
             if (n <= 0) {

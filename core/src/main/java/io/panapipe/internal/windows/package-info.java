@@ -13,8 +13,10 @@
  *   <li>{@link io.panapipe.internal.windows.PipeSecurity} — security descriptors and identities;</li>
  *   <li>{@link io.panapipe.internal.windows.PipeFlags}, {@link io.panapipe.internal.windows.WinError}
  *       — pure functions (flag words, error classification), tested on every platform;</li>
- *   <li>{@link io.panapipe.internal.windows.Win32Calls} — the downcall handles, with
- *       {@code GetLastError} captured by the linker.</li>
+ *   <li>{@link io.panapipe.internal.windows.Win32Api} — the kernel boundary: every call the engine
+ *       makes; {@link io.panapipe.internal.windows.Win32Calls} implements it with the downcall
+ *       handles, {@code GetLastError} captured by the linker. Panapipe's tests also run the engine
+ *       over a <em>Windows model</em> (test sources only) that implements it on any OS.</li>
  * </ul>
  */
 package io.panapipe.internal.windows;

@@ -158,16 +158,16 @@ class IocpWindowsTest {
         // a squatter creates an instance first (no FILE_FLAG_FIRST_PIPE_INSTANCE): binding must refuse the name
         PipeName squatted = unique("squatted");
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment capture = Win32Calls.newCapture(arena);
+            MemorySegment capture = engine.api().newCapture(arena);
             MemorySegment wide = arena.allocateFrom(squatted.osPath(), StandardCharsets.UTF_16LE);
-            long h = Win32Calls.createNamedPipeW(capture, wide.address(), PipeFlags.serverOpenMode(false), 0, 255, 0, 0,
+            long h = engine.api().createNamedPipeW(capture, wide.address(), PipeFlags.serverOpenMode(false), 0, 255, 0, 0,
                     0, 0L);
             assertTrue(h != -1L && h != 0, "squatter instance");
             try {
                 PipeException refused = assertThrows(PipeException.class, () -> PipeServer.bind(squatted));
                 assertEquals(5, refused.nativeCode(), refused.getMessage());
             } finally {
-                Win32Calls.closeHandle(capture, h);
+                engine.api().closeHandle(capture, h);
             }
         }
     }
@@ -177,10 +177,10 @@ class IocpWindowsTest {
         PipeName name = unique("remote");
         PipeOptions options = PipeOptions.defaults().withMode(PipeMode.MESSAGE).withMaxInstances(7);
         try (ServerHandle s = ServerHandle.open(name, options); Arena arena = Arena.ofConfined()) {
-            MemorySegment capture = Win32Calls.newCapture(arena);
+            MemorySegment capture = engine.api().newCapture(arena);
             MemorySegment flags = arena.allocate(ValueLayout.JAVA_INT);
             MemorySegment max = arena.allocate(ValueLayout.JAVA_INT);
-            assertTrue(Win32Calls.getNamedPipeInfo(capture, s.served.handle(), flags.address(), 0L, 0L, max.address()) != 0);
+            assertTrue(engine.api().getNamedPipeInfo(capture, s.served.handle(), flags.address(), 0L, 0L, max.address()) != 0);
             int f = flags.get(ValueLayout.JAVA_INT, 0);
             assertEquals(Win32.PIPE_SERVER_END(), f & Win32.PIPE_SERVER_END());
             assertEquals(Win32.PIPE_TYPE_MESSAGE(), f & Win32.PIPE_TYPE_MESSAGE());
@@ -203,7 +203,7 @@ class IocpWindowsTest {
 
     @Test
     void defaultDaclGrantsTheCurrentUserAndNobodyElse() throws Exception {
-        String me = PipeSecurity.currentUserSid();
+        String me = PipeSecurity.currentUserSid(engine.api());
         assertTrue(me.startsWith("S-1-"), me);
         try (ServerHandle s = ServerHandle.open(unique("dacl"), PipeOptions.defaults())) {
             String sddl = daclOf(s.client.handle());
@@ -455,7 +455,7 @@ class IocpWindowsTest {
     void manyPollersAllStopAtShutdown() throws Exception {
         int pollers = Math.min(64, Runtime.getRuntime().availableProcessors() * 4);
         for (int round = 0; round < 20; round++) {
-            IocpEngine own = new IocpEngine(pollers, SyncMoreData.UNKNOWN);
+            IocpEngine own = new IocpEngine(pollers);
             CompletableFuture<Void> done = CompletableFuture.runAsync(() -> {
                 try {
                     own.shutdown();
