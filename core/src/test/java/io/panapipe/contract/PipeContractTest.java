@@ -645,10 +645,17 @@ class PipeContractTest {
         return virtual ? Thread.ofVirtual().start(r) : Thread.ofPlatform().start(r);
     }
 
+    /** A platform thread blocked in a JDK channel's native read/accept shows RUNNABLE (nio engine). */
+    private static boolean inJdkBlockingIo(Thread t) {
+        StackTraceElement[] stack = t.getStackTrace();
+        return t.getState() == Thread.State.RUNNABLE && stack.length > 0 && stack[0].isNativeMethod()
+                && stack[0].getClassName().startsWith("sun.nio.ch.");
+    }
+
     private static void awaitBlocked(Thread t) throws InterruptedException {
         for (int i = 0; i < 200; i++) {
             Thread.State st = t.getState();
-            if (st == Thread.State.WAITING || st == Thread.State.TIMED_WAITING) {
+            if (st == Thread.State.WAITING || st == Thread.State.TIMED_WAITING || inJdkBlockingIo(t)) {
                 Thread.sleep(50); // and give it time to have submitted its operation
                 return;
             }
