@@ -90,7 +90,7 @@ final class NioTransport implements Transport {
                     if (n != 0) {
                         return n;
                     }
-                    // 0 from a blocking channel: a timed write switched it meanwhile
+                    // 0 from a blocking channel: a timed call switched it meanwhile
                 } else {
                     long deadline = System.nanoTime() + timeoutNanos;
                     awaitPolling(deadline, "read");
@@ -137,7 +137,7 @@ final class NioTransport implements Transport {
                     if (n != 0 || length == 0) {
                         return n;
                     }
-                    // 0 from a blocking channel: a timed read switched it meanwhile
+                    // 0 from a blocking channel: a timed call switched it meanwhile
                 } else {
                     long deadline = System.nanoTime() + timeoutNanos;
                     awaitPolling(deadline, "write");
@@ -283,13 +283,20 @@ final class NioTransport implements Transport {
      * scope, so a closed arena still fails in the JDK's own check.
      */
     private static final class View {
+        /**
+         * The most one call moves (1 GiB): a {@code ByteBuffer} holds less than 2 GiB, so larger
+         * transfers are done in pieces (the caller loops; a write of 2 GiB or more sends it all).
+         */
+        static final int MAX_TRANSFER = 1 << 30;
+
         private MemorySegment base;
         private ByteBuffer view;
 
         ByteBuffer of(MemorySegment seg, long offset, int length) {
+            length = Math.min(length, MAX_TRANSFER);
             if (seg != base) {
-                if (seg.byteSize() > Integer.MAX_VALUE) {
-                    return seg.asSlice(offset, length).asByteBuffer(); // beyond a ByteBuffer's reach: per call
+                if (seg.byteSize() > MAX_TRANSFER) {
+                    return seg.asSlice(offset, length).asByteBuffer(); // larger than a view can be: per call
                 }
                 view = seg.asByteBuffer();
                 base = seg;

@@ -31,6 +31,12 @@ public final class AcceptBackoff {
     private long giveUpAt;
     private boolean backingOff;
 
+    static {
+        // Loaded with the server, not when descriptors have run out (loading a class opens a file).
+        Errno.isDescriptorLimit(0);
+        Errno.name(Errno.EMFILE);
+    }
+
     /** Whether {@code errno} is one this policy backs off on. */
     public static boolean appliesTo(int errno) {
         return Errno.isDescriptorLimit(errno);
