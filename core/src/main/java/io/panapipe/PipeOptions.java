@@ -61,7 +61,23 @@ public final class PipeOptions {
         return DEFAULTS;
     }
 
-    /** Byte stream or messages; both ends must agree. Default {@link PipeMode#BYTE}. */
+    /**
+     * Byte stream or messages; both ends must agree. Default {@link PipeMode#BYTE}.
+     *
+     * <p>The largest message {@link PipeMode#MESSAGE} carries, per engine (one contract: a message
+     * over the limit fails with a {@link PipeException} before any of it is sent, and the pipe
+     * stays usable):
+     * <ul>
+     * <li>Windows: {@value #MAX_BUFFER_SIZE} bytes ({@code ERROR_MORE_DATA} splits it over reads).
+     * <li>Linux ({@code SOCK_SEQPACKET}): what the sender's socket send buffer holds — about
+     *     208 KiB by default ({@code net.core.wmem_default}), more with {@link #withBufferSizes}'s
+     *     {@code outBufferSize} up to {@code net.core.wmem_max}. Over it: {@code EMSGSIZE}, naming
+     *     that option.
+     * <li>The nio engine (macOS, and Linux when forced): no MESSAGE mode at all — neither the JDK's
+     *     {@code SocketChannel} nor macOS offers AF_UNIX {@code SOCK_SEQPACKET}; bind and connect
+     *     throw {@link UnsupportedOperationException}. Frame messages over BYTE mode there.
+     * </ul>
+     */
     public PipeOptions withMode(PipeMode mode) {
         return new PipeOptions(Objects.requireNonNull(mode, "mode"), maxInstances, acceptBacklog, inBufferSize,
                 outBufferSize, heapBufferSize, sddl, posixPermissions, rejectRemoteClients, impersonationLevel,

@@ -126,7 +126,7 @@ class UnixRobustnessTest {
             PipeException limit;
             long waited;
             try {
-                setSoftFileLimit(TestPipes.openFds() + 8);
+                setSoftFileLimit(TestPipes.openFds() + 32); // closing the fillers frees enough to run prlimit again
                 try {
                     while (true) {
                         fillers.add(FileChannel.open(Path.of("/dev/null"), StandardOpenOption.READ));
@@ -245,6 +245,37 @@ class UnixRobustnessTest {
                 c.close();
                 reader.join(60_000);
                 assertEquals(size, received.get(), "every byte arrived");
+            }
+        }
+    }
+
+    // ---- defect 4: MESSAGE mode's documented limit ----
+
+    @Test
+    void aMessageOverTheSendBufferFailsWithEmsgsizeAndThePipeStaysUsable() throws Exception {
+        PipeOptions message = PipeOptions.defaults().withMode(io.panapipe.PipeMode.MESSAGE);
+        if (TestPipes.engine().equals("nio")) {
+            assertThrows(UnsupportedOperationException.class, () -> PipeServer.bind(TestPipes.freshName("msg"), message));
+            return;
+        }
+        try (PipeServer server = PipeServer.bind(TestPipes.freshName("msg"), message);
+             Arena arena = Arena.ofShared()) {
+            CompletableFuture<Pipe> accepted = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return server.accept(Duration.ofSeconds(20));
+                } catch (IOException e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            try (Pipe c = PipeClient.connect(server.name(), message, Duration.ofSeconds(10));
+                 Pipe s = accepted.get(20, SECONDS)) {
+                PipeException e = assertThrows(PipeException.class, () -> c.write(arena.allocate(8 << 20)));
+                assertEquals("EMSGSIZE", e.symbolicName(), e.getMessage());
+                assertTrue(e.getMessage().contains("withBufferSizes"), e.getMessage());
+                MemorySegment small = arena.allocate(100);
+                c.write(small);
+                assertEquals(100, s.read(arena.allocate(1000), Duration.ofSeconds(5)), "nothing of the big one arrived");
+                assertTrue(s.isMessageComplete());
             }
         }
     }
