@@ -35,6 +35,7 @@ public final class AcceptBackoff {
         // Loaded with the server, not when descriptors have run out (loading a class opens a file).
         Errno.isDescriptorLimit(0);
         Errno.name(Errno.EMFILE);
+        new PipeException("preload", Errno.EMFILE, Errno.name(Errno.EMFILE), "preload").getMessage();
     }
 
     /** Whether {@code errno} is one this policy backs off on. */
