@@ -149,6 +149,8 @@ public final class Main {
             OUT.print(r.readmeSection(base + ".md", base + ".svg"));
         } else if (a.get(0).equals("platform")) {
             platformReport();
+        } else if (a.get(0).equals("soak")) {
+            Soak.main(a.subList(1, a.size()));
         } else if (a.get(0).equals("-h") || a.get(0).equals("--help")) {
             usage(null);
         } else {
@@ -168,6 +170,8 @@ public final class Main {
                        panapipe-bench report RESULT.json [DIR]    table and chart from a JSON result only
                        panapipe-bench readme RESULT.json          the Markdown section the top-level README quotes
                        panapipe-bench platform                    the platform report only
+                       panapipe-bench soak [ENGINE..] [--cycles N] [--races N] [--seconds S]
+                                                                  bounded soak per engine (default io_uring nio)
                 system properties: panapipe.shared.dir  where uds_baseline.c is (default <repo>/../shared)
                                    panapipe.bench.caseLimitSeconds  wall-clock limit of one JMH case (90 quick, 180 full)""");
         System.exit(error == null ? 0 : 2);
