@@ -13,7 +13,11 @@ import java.util.Objects;
  * <p>{@link #of(String)} takes a logical name that means the same thing on every platform:
  * on Windows it becomes {@code \\.\pipe\<name>}; on Unix, a socket file {@code <name>} in a
  * private per-user directory ({@code $XDG_RUNTIME_DIR/panapipe}, else
- * {@code <java.io.tmpdir>/panapipe-<uid>}, created with mode {@code 0700}).
+ * {@code <java.io.tmpdir>/panapipe-<uid>}, created with mode {@code 0700}; the system property
+ * {@code panapipe.dir} overrides both). Both ends check that directory: a server or client refuses
+ * one that is a symbolic link, belongs to another user or (client) that others can write, and the
+ * client of a logical name also refuses a server running as another user (see
+ * {@link PipeOptions#withVerifyServerUser}).
  * {@link #ofWindowsPath(String)} and {@link #ofSocketPath(Path)} name an exact OS address instead,
  * for talking to other programs' pipes such as {@code \\.\pipe\docker_engine} or
  * {@code /var/run/docker.sock}.
