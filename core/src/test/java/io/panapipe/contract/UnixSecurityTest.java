@@ -234,6 +234,30 @@ class UnixSecurityTest {
     }
 
     @Test
+    void aServerInAnotherProcessHoldsTheNameUntilItDiesThenItsStaleFileIsReplaced() throws Exception {
+        PipeName name = TestPipes.freshName("held");
+        try (PipeServer warm = PipeServer.bind(TestPipes.freshName("mkdir"))) {
+            assertTrue(warm.isOpen());
+        }
+        List<String> cmd = List.of(ProcessHandle.current().info().command().orElseThrow(),
+                "--enable-native-access=ALL-UNNAMED", "-D" + io.panapipe.internal.Engines.PROPERTY + "=" + TestPipes.engine(),
+                "-cp", System.getProperty("java.class.path"), HoldBind.class.getName(), name.osPath());
+        Process holder = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        children.add(holder);
+        OtherUser.awaitReady(holder);
+        PipeException inUse = assertThrows(PipeException.class, () -> PipeServer.bind(name));
+        assertEquals("EADDRINUSE", inUse.symbolicName(), inUse.getMessage());
+        holder.destroyForcibly().waitFor(10, SECONDS); // SIGKILL: no clean-up; the kernel drops its lock
+        assertTrue(Files.exists(name.socketPath()), "a killed server leaves its socket file");
+        try (PipeServer server = PipeServer.bind(name);
+             Pipe c = PipeClient.connect(name);
+             Pipe s = server.accept(Duration.ofSeconds(5))) {
+            c.outputStream().write(4);
+            assertEquals(4, s.inputStream().read());
+        }
+    }
+
+    @Test
     void closeRemovesTheSocketFileOnlyIfItIsStillTheServersOwn() throws Exception {
         PipeName name = TestPipes.freshName("own");
         PipeServer server = PipeServer.bind(name);
