@@ -2,7 +2,6 @@ package io.panapipe.contract;
 
 import java.io.File;
 import java.io.IOException;
-import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -66,20 +65,60 @@ final class OtherUser {
                 "-D" + io.panapipe.internal.Engines.PROPERTY + "=" + TestPipes.engine(),
                 "-cp", classPath(), mainClass.getName()));
         cmd.addAll(List.of(args));
-        return new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        // a working directory the other user can enter (the checkout may be under a private home)
+        return new ProcessBuilder(cmd).directory(new File("/tmp")).redirectErrorStream(true).start();
     }
 
-    /** The class directories or jars of this module's classes, its tests and the bindings. */
-    private static String classPath() throws URISyntaxException {
+    private static String classPath;
+
+    /**
+     * The class directories or jars of this module's classes, its tests and the bindings, copied to
+     * a world-readable place once: the checkout may live where the other user cannot read (a CI
+     * clone under root's home).
+     */
+    private static synchronized String classPath() throws Exception {
+        if (classPath != null) {
+            return classPath;
+        }
+        Path base = Files.createTempDirectory(Path.of("/tmp"), "pp-cp-");
         List<String> parts = new ArrayList<>();
+        int i = 0;
         for (Class<?> c : new Class<?>[] {OtherUser.class, io.panapipe.PipeServer.class,
                 io.panapipe.bindings.linux.Linux.class}) {
-            String p = Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
-            if (!parts.contains(p)) {
-                parts.add(p);
+            Path from = Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI());
+            Path to = base.resolve(Integer.toString(i++));
+            if (Files.isDirectory(from)) {
+                try (var walk = Files.walk(from)) {
+                    for (Path f : (Iterable<Path>) walk::iterator) {
+                        Path t = to.resolve(from.relativize(f).toString());
+                        if (Files.isDirectory(f)) {
+                            Files.createDirectories(t);
+                        } else {
+                            Files.copy(f, t);
+                        }
+                    }
+                }
+            } else {
+                Files.createDirectories(to);
+                to = Files.copy(from, to.resolve(from.getFileName()));
+            }
+            parts.add(to.toString());
+        }
+        try (var walk = Files.walk(base)) {
+            for (Path f : (Iterable<Path>) walk::iterator) {
+                Files.setPosixFilePermissions(f, java.nio.file.attribute.PosixFilePermissions.fromString(
+                        Files.isDirectory(f) ? "rwxr-xr-x" : "rw-r--r--"));
             }
         }
-        return String.join(File.pathSeparator, parts);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try (var walk = Files.walk(base)) {
+                walk.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            } catch (Exception ignored) {
+                // a temp dir
+            }
+        }));
+        classPath = String.join(File.pathSeparator, parts);
+        return classPath;
     }
 
     /** Reads the child's first output line (it prints {@code ready} once listening), failing on anything else. */
