@@ -23,6 +23,13 @@ final class UnixEndpoints {
     private UnixEndpoints() {
     }
 
+    static {
+        // Load what an accept's EMFILE path needs while descriptors are still there (loading a class
+        // opens a file): this class is loaded by the first bind of every Linux engine.
+        Errnos.exception("preload", Errnos.EMFILE, acceptAdvice(Errnos.EMFILE)).getMessage();
+        new AcceptBackoff();
+    }
+
     /** A listening socket and the file it is bound to. */
     record Listening(int fd, Path path) {
     }

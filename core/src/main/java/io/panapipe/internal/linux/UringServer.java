@@ -27,11 +27,6 @@ final class UringServer implements ServerEndpoint {
     private final int myUid = LibC.getuid();
     private final AcceptBackoff backoff = new AcceptBackoff();
 
-    static {
-        // Load what the EMFILE path needs while descriptors are still there (loading opens files).
-        Errnos.exception("preload", Errnos.EMFILE, UnixEndpoints.acceptAdvice(Errnos.EMFILE)).getMessage();
-    }
-
     // Used by the accepting thread only (PipeServer serialises accepts).
     private final UnixEndpoints.AcceptScratch scratch = new UnixEndpoints.AcceptScratch();
     private final MemorySegment errno = scratch.errno;
