@@ -1,6 +1,7 @@
 package io.panapipe;
 
 import io.panapipe.internal.Platform;
+import io.panapipe.internal.unix.PipeDirectory;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -12,7 +13,11 @@ import java.util.Objects;
  * <p>{@link #of(String)} takes a logical name that means the same thing on every platform:
  * on Windows it becomes {@code \\.\pipe\<name>}; on Unix, a socket file {@code <name>} in a
  * private per-user directory ({@code $XDG_RUNTIME_DIR/panapipe}, else
- * {@code <java.io.tmpdir>/panapipe-<uid>}, created with mode {@code 0700}).
+ * {@code <java.io.tmpdir>/panapipe-<uid>}, created with mode {@code 0700}; the system property
+ * {@code panapipe.dir} overrides both). Both ends check that directory: a server or client refuses
+ * one that is a symbolic link, belongs to another user or (client) that others can write, and the
+ * client of a logical name also refuses a server running as another user (see
+ * {@link PipeOptions#withVerifyServerUser}).
  * {@link #ofWindowsPath(String)} and {@link #ofSocketPath(Path)} name an exact OS address instead,
  * for talking to other programs' pipes such as {@code \\.\pipe\docker_engine} or
  * {@code /var/run/docker.sock}.
@@ -42,8 +47,9 @@ public final class PipeName {
     /**
      * A logical pipe name, portable between Windows and Unix.
      *
-     * @param name 1 or more characters; no {@code /}, {@code \}, NUL or other control characters,
-     *             not {@code .} or {@code ..}
+     * @param name 1 or more characters; no {@code /}, {@code \}, NUL or other control characters
+     *             (C0, DEL, C1), no format characters (bidirectional overrides, zero-width
+     *             characters) or line separators; not {@code .} or {@code ..}
      * @throws IllegalArgumentException if the name is empty, has an illegal character, or makes an
      *             OS path longer than the platform's limit (the message names the limit)
      */
@@ -57,16 +63,17 @@ public final class PipeName {
         }
         for (int i = 0; i < name.length(); i++) {
             char c = name.charAt(i);
-            if (c == '/' || c == '\\' || c < 0x20 || c == 0x7f) {
+            if (c == '/' || c == '\\' || isInvisible(c)) {
                 throw new IllegalArgumentException("pipe name has an illegal character "
                         + String.format("U+%04X", (int) c) + " at index " + i
-                        + " (a logical name may not contain '/', '\\' or control characters): " + printable(name));
+                        + " (a logical name may not contain '/', '\\', control characters (C0, DEL, C1),"
+                        + " format characters such as bidirectional overrides, or line separators): " + printable(name));
             }
         }
         if (Platform.isWindows()) {
             return new PipeName(name, checkWindowsLength(WINDOWS_PREFIX + name), true);
         }
-        Path path = Platform.pipeDirectory().resolve(name);
+        Path path = PipeDirectory.path().resolve(name);
         return new PipeName(name, checkSocketLength(path.toString()), false);
     }
 
@@ -148,12 +155,25 @@ public final class PipeName {
         return path;
     }
 
+    /**
+     * Characters a name may not hold because they are invisible or change how the name reads:
+     * C0 and C1 controls and DEL, format characters (bidirectional overrides such as U+202E,
+     * zero-width characters), line and paragraph separators.
+     */
+    private static boolean isInvisible(char c) {
+        if (Character.isISOControl(c)) {
+            return true;
+        }
+        int type = Character.getType(c);
+        return type == Character.FORMAT || type == Character.LINE_SEPARATOR || type == Character.PARAGRAPH_SEPARATOR;
+    }
+
     private static String printable(String s) {
         String shown = s.length() > 300 ? s.substring(0, 300) + "..." : s;
         StringBuilder b = new StringBuilder(shown.length() + 2).append('"');
         for (int i = 0; i < shown.length(); i++) {
             char c = shown.charAt(i);
-            if (c < 0x20 || c == 0x7f) {
+            if (isInvisible(c)) {
                 b.append(String.format("\\u%04x", (int) c));
             } else {
                 b.append(c);

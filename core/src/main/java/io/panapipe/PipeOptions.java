@@ -61,7 +61,23 @@ public final class PipeOptions {
         return DEFAULTS;
     }
 
-    /** Byte stream or messages; both ends must agree. Default {@link PipeMode#BYTE}. */
+    /**
+     * Byte stream or messages; both ends must agree. Default {@link PipeMode#BYTE}.
+     *
+     * <p>The largest message {@link PipeMode#MESSAGE} carries, per engine (one contract: a message
+     * over the limit fails with a {@link PipeException} before any of it is sent, and the pipe
+     * stays usable):
+     * <ul>
+     * <li>Windows: {@value #MAX_BUFFER_SIZE} bytes ({@code ERROR_MORE_DATA} splits it over reads).
+     * <li>Linux ({@code SOCK_SEQPACKET}): what the sender's socket send buffer holds — about
+     *     208 KiB by default ({@code net.core.wmem_default}), more with {@link #withBufferSizes}'s
+     *     {@code outBufferSize} up to {@code net.core.wmem_max}. Over it: {@code EMSGSIZE}, naming
+     *     that option.
+     * <li>The nio engine (macOS, and Linux when forced): no MESSAGE mode at all — neither the JDK's
+     *     {@code SocketChannel} nor macOS offers AF_UNIX {@code SOCK_SEQPACKET}; bind and connect
+     *     throw {@link UnsupportedOperationException}. Frame messages over BYTE mode there.
+     * </ul>
+     */
     public PipeOptions withMode(PipeMode mode) {
         return new PipeOptions(Objects.requireNonNull(mode, "mode"), maxInstances, acceptBacklog, inBufferSize,
                 outBufferSize, heapBufferSize, sddl, posixPermissions, rejectRemoteClients, impersonationLevel,
@@ -71,8 +87,10 @@ public final class PipeOptions {
     /**
      * Windows: {@code nMaxInstances} of {@code CreateNamedPipeW}, the most connections (connected or
      * waiting) the name may have at once; 1 to {@value #UNLIMITED_INSTANCES} (= unlimited, the
-     * default). Unix: not enforced — a listening socket has no instance count; the accept loop
-     * decides how many connections it serves, and {@link #withAcceptBacklog} bounds the queue.
+     * default). Unix: the most connections the server has handed out from {@code accept} and not yet
+     * closed; at the limit {@code accept} waits (within its timeout) for one to close, new clients
+     * wait in the backlog ({@link #withAcceptBacklog}) and, once it is full, retry until their
+     * connect deadline, as Windows clients retry {@code ERROR_PIPE_BUSY}.
      */
     public PipeOptions withMaxInstances(int maxInstances) {
         if (maxInstances < 1 || maxInstances > UNLIMITED_INSTANCES) {
@@ -163,7 +181,18 @@ public final class PipeOptions {
 
     /**
      * Client side: refuse the connection unless the server process runs as the same user as this
-     * one (Windows: the server process's token user; Unix: {@code SO_PEERCRED} uid). Default off.
+     * one (Windows: the server process's token user; Unix: {@code SO_PEERCRED} uid).
+     *
+     * <p>Unix: a logical name ({@link PipeName#of}) is always checked, whatever this says: the
+     * client refuses a pipe directory that is a symbolic link, is not its own or that others can
+     * write, and a server whose uid differs, with a {@link PipeException} ({@code EACCES}) naming
+     * the owner. This option extends the uid check to explicit paths ({@link PipeName#ofSocketPath}),
+     * which default to no check because system services (e.g. {@code /var/run/docker.sock}) run as
+     * other users. Default off.
+     *
+     * <p>The other direction: a server with the current-user-only policy (the default) closes a
+     * client of another uid as soon as it is accepted, without a word; that client sees end of
+     * stream or {@code EPIPE} on its first read or write, not a reason.
      */
     public PipeOptions withVerifyServerUser(boolean verify) {
         return new PipeOptions(mode, maxInstances, acceptBacklog, inBufferSize, outBufferSize, heapBufferSize, sddl,

@@ -7,6 +7,7 @@ import io.panapipe.internal.Timeouts;
 import io.panapipe.internal.Transport;
 import io.panapipe.internal.completion.IoGate;
 import io.panapipe.internal.completion.Operation;
+import io.panapipe.internal.unix.InstanceLimit;
 
 import java.io.Closeable;
 import java.io.IOException;
@@ -40,7 +41,19 @@ import java.util.concurrent.locks.ReentrantLock;
  * created with {@code FILE_FLAG_FIRST_PIPE_INSTANCE}, so nobody else can take the name) and a
  * backlog of {@link PipeOptions#acceptBacklog()} instances waiting for clients. Unix: a listening
  * socket in the name's private directory; a stale socket file of a dead server is replaced, a
- * live server's never is.
+ * live server's never is. The server holds a lock file beside the socket ({@code .<name>.lock})
+ * for its life, so two servers racing for one name cannot both win; the socket file appears with
+ * its final mode, and {@link #close()} removes it only if it is still this server's.
+ *
+ * <p>{@link PipeOptions#withMaxInstances maxInstances} below the unlimited default bounds the
+ * connections this server has handed out and not yet closed: on Unix, {@code accept} then waits
+ * (within its timeout) for one of them to close, and new clients queue in the backlog and then
+ * retry, as Windows clients retry a server whose instances are all busy.
+ *
+ * <p>Out of descriptors ({@code EMFILE}/{@code ENFILE}) on Unix, {@code accept} does not fail at
+ * once (the client stays queued, so a retry loop would spin): it backs off and retries until its
+ * deadline, or for up to one second when it has none, then throws the {@code EMFILE}
+ * {@link PipeException}.
  *
  * <p>{@link #close()} wakes a thread blocked in {@link #accept()} promptly (it throws
  * {@link java.nio.channels.AsynchronousCloseException}); connections already accepted stay open.
@@ -54,12 +67,16 @@ public final class PipeServer implements Closeable {
     private final PipeOptions options;
     private final ReentrantLock acceptLock = new ReentrantLock();
     private final ReentrantLock closeLock = new ReentrantLock();
+    /** Unix: {@code maxInstances} enforced here (Windows' kernel enforces its own); null when unlimited. */
+    private final InstanceLimit instances;
 
     private PipeServer(ServerEndpoint endpoint, PipeName name, PipeOptions options) {
         this.endpoint = endpoint;
         this.gate = endpoint.gate();
         this.name = name;
         this.options = options;
+        this.instances = !name.isWindowsPath() && options.maxInstances() < PipeOptions.UNLIMITED_INSTANCES
+                ? new InstanceLimit(options.maxInstances()) : null;
     }
 
     /**
@@ -121,7 +138,19 @@ public final class PipeServer implements Closeable {
                 if (Thread.currentThread().isInterrupted()) {
                     throw new ClosedByInterruptException();
                 }
-                transport = endpoint.accept(timeoutNanos);
+                if (instances == null) {
+                    transport = endpoint.accept(timeoutNanos);
+                } else {
+                    long start = System.nanoTime();
+                    instances.acquire(timeoutNanos, gate);
+                    try {
+                        long left = timeoutNanos < 0 ? timeoutNanos : Math.max(0, timeoutNanos - (System.nanoTime() - start));
+                        transport = instances.track(endpoint.accept(left));
+                    } catch (IOException | RuntimeException e) {
+                        instances.release();
+                        throw e;
+                    }
+                }
             } finally {
                 gate.exit();
             }
@@ -174,6 +203,9 @@ public final class PipeServer implements Closeable {
                 return;
             }
             endpoint.wakeAll();
+            if (instances != null) {
+                instances.wake();
+            }
             gate.awaitIdle();
             endpoint.release();
         } finally {

@@ -201,6 +201,8 @@ public final class Main {
             PgJdbcBench.main(a.subList(1, a.size()).toArray(String[]::new));
         } else if (a.get(0).equals("platform")) {
             platformReport();
+        } else if (a.get(0).equals("soak")) {
+            Soak.main(a.subList(1, a.size()));
         } else if (a.get(0).equals("-h") || a.get(0).equals("--help")) {
             usage(null);
         } else {
@@ -221,6 +223,8 @@ public final class Main {
                        panapipe-bench readme RESULT.json          the Markdown section the top-level README quotes
                        panapipe-bench platform                    the platform report only
                        panapipe-bench pgjdbc [ROUNDS] [OPS]       pgjdbc SELECT 1: Panapipe vs TCP loopback vs junixsocket (starts PostgreSQL)
+                       panapipe-bench soak [ENGINE..] [--cycles N] [--races N] [--seconds S]
+                                                                  bounded soak per engine (default epoll io_uring nio)
                 -Dname=value (any number, anywhere): passed to every JMH fork and harness child JVM (and set here),
                                    e.g. ./run -Dpanapipe.spinMicros=0 --case 'roundtrip/64/'
                 system properties: panapipe.shared.dir  where uds_baseline.c is (default <repo>/../shared)

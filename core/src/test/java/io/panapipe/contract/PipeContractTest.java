@@ -672,9 +672,19 @@ class PipeContractTest {
         return virtual ? Thread.ofVirtual().start(r) : Thread.ofPlatform().start(r);
     }
 
-    /** A platform thread of the epoll engine waits inside poll(2): RUNNABLE, in its platform wait. */
+    /**
+     * A platform thread blocked in native code shows RUNNABLE: in a JDK channel's native read or
+     * accept (nio engine), or in poll(2) in the epoll engine's platform wait.
+     */
     private static boolean inNativeWait(Thread t) {
-        for (StackTraceElement e : t.getStackTrace()) {
+        StackTraceElement[] stack = t.getStackTrace();
+        if (t.getState() != Thread.State.RUNNABLE) {
+            return false;
+        }
+        if (stack.length > 0 && stack[0].isNativeMethod() && stack[0].getClassName().startsWith("sun.nio.ch.")) {
+            return true;
+        }
+        for (StackTraceElement e : stack) {
             if (e.getMethodName().equals("pollPlatform")) {
                 return true;
             }

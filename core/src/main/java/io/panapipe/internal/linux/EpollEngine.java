@@ -14,7 +14,6 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 
 /**
  * The Linux readiness engine: AF_UNIX sockets ({@code SOCK_STREAM} for BYTE,
@@ -110,8 +109,7 @@ public final class EpollEngine implements Engine {
         try {
             return new EpollServer(this, l.fd(), l.path(), options);
         } catch (RuntimeException e) {
-            UnixSockets.closeQuietly(l.fd());
-            Files.deleteIfExists(l.path());
+            UnixEndpoints.closeListening(l.fd(), l.path());
             throw e;
         }
     }

@@ -5,17 +5,17 @@ import io.panapipe.internal.ServerEndpoint;
 import io.panapipe.internal.Transport;
 import io.panapipe.internal.completion.IoGate;
 import io.panapipe.internal.completion.Operation;
+import io.panapipe.internal.unix.AcceptBackoff;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
  * A listening AF_UNIX socket of the epoll engine: {@code accept4(SOCK_NONBLOCK | SOCK_CLOEXEC)} on
  * the calling thread; on {@code EAGAIN} a wait for the socket to become readable
  * ({@link FdReadiness}), then again. Admission (the peer's uid, socket options) is
- * {@link UnixEndpoints#admit}.
+ * {@link UnixEndpoints#admit}; at the descriptor limit it backs off ({@link UnixEndpoints#acceptFailed}).
  */
 final class EpollServer implements ServerEndpoint {
     private final EpollEngine engine;
@@ -28,6 +28,7 @@ final class EpollServer implements ServerEndpoint {
     private final FdReadiness readiness;
     // Used by the accepting thread only (PipeServer serialises accepts).
     private final UnixEndpoints.AcceptScratch scratch = new UnixEndpoints.AcceptScratch();
+    private final AcceptBackoff backoff = new AcceptBackoff();
     private boolean released;
 
     EpollServer(EpollEngine engine, int fd, Path path, PipeOptions options) {
@@ -51,6 +52,7 @@ final class EpollServer implements ServerEndpoint {
             int ticket = FdReadiness.ticket(readiness.reader);
             int client = LibC.accept4(scratch.errno, fd, UnixSockets.NONBLOCK_CLOEXEC);
             if (client >= 0) {
+                backoff.reset();
                 if (!UnixEndpoints.admit(client, options, myUid, scratch)) {
                     continue;
                 }
@@ -69,7 +71,7 @@ final class EpollServer implements ServerEndpoint {
                     throw Operation.failure(outcome, "accept");
                 }
             } else if (e != Errnos.EINTR && e != Errnos.ECONNABORTED) {
-                throw Errnos.exception("accept on " + path, e, UnixEndpoints.acceptAdvice(e));
+                UnixEndpoints.acceptFailed(e, path, backoff, gate, deadline, timeoutNanos); // EMFILE: pause, retry
             }
         }
     }
@@ -87,8 +89,7 @@ final class EpollServer implements ServerEndpoint {
         released = true;
         try {
             readiness.release();
-            UnixSockets.closeQuietly(scratch.errno, fd);
-            Files.deleteIfExists(path);
+            UnixEndpoints.closeListening(scratch.errno, fd, path); // the file only if still ours, then the name's lock
         } finally {
             scratch.close();
             arena.close();

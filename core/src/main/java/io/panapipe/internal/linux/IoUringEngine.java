@@ -127,8 +127,7 @@ public final class IoUringEngine implements Engine {
         try {
             return new UringServer(this, l.fd(), l.path(), options);
         } catch (RuntimeException e) {
-            UnixSockets.closeQuietly(l.fd());
-            Files.deleteIfExists(l.path());
+            UnixEndpoints.closeListening(l.fd(), l.path());
             throw e;
         }
     }

@@ -5,14 +5,14 @@ import io.panapipe.PipeMode;
 import io.panapipe.PipeName;
 import io.panapipe.PipeOptions;
 import io.panapipe.bindings.linux.ucred;
+import io.panapipe.internal.completion.IoGate;
+import io.panapipe.internal.unix.AcceptBackoff;
 import io.panapipe.internal.unix.SocketFiles;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 
 /**
  * What the Linux engines (epoll and io_uring) share below their I/O paths: binding a listening
@@ -23,39 +23,69 @@ final class UnixEndpoints {
     private UnixEndpoints() {
     }
 
+    static {
+        // Load what an accept's EMFILE path needs while descriptors are still there (loading a class
+        // opens a file): this class is loaded by the first bind of every Linux engine.
+        Errnos.exception("preload", Errnos.EMFILE, acceptAdvice(Errnos.EMFILE)).getMessage();
+        new AcceptBackoff();
+    }
+
     /** A listening socket and the file it is bound to. */
     record Listening(int fd, Path path) {
     }
 
-    /** Creates, binds and listens; the socket file gets the options' POSIX mode (default {@code rw-------}). */
+    /**
+     * Creates, binds and listens, through {@link SocketFiles#bind}: the name's lock is taken for the
+     * server's life, a stale file is replaced atomically, and the socket file appears with the
+     * options' POSIX mode (default {@code rw-------}) already set. Close with {@link #closeListening}.
+     */
     static Listening bind(PipeName name, PipeOptions options) throws IOException {
-        Path path = SocketFiles.prepareForBind(name);
+        SocketFiles.Bound<Integer> bound = SocketFiles.bind(name, options, at -> bindAndListen(at, options),
+                UnixSockets::closeQuietly);
+        return new Listening(bound.handle(), bound.file().path());
+    }
+
+    private static Integer bindAndListen(Path at, PipeOptions options) throws IOException {
         try (Arena temp = Arena.ofConfined()) {
             MemorySegment errno = temp.allocate(LibC.ERRNO_SIZE, LibC.ERRNO_ALIGN);
             int fd = UnixSockets.open(errno, options.mode());
-            boolean bound = false;
             try {
                 UnixSockets.applyBufferSizes(errno, fd, options, temp.allocate(ucred.sizeof()));
-                if (LibC.bind(errno, fd, UnixSockets.address(temp, path), UnixSockets.addressLength(path)) < 0) {
+                if (LibC.bind(errno, fd, UnixSockets.address(temp, at), UnixSockets.addressLength(at)) < 0) {
                     int e = LibC.errno(errno);
-                    throw Errnos.exception("bind " + path, e, e == Errnos.EADDRINUSE
+                    throw Errnos.exception("bind " + at, e, e == Errnos.EADDRINUSE
                             ? "another socket took the name meanwhile; close it or choose another name"
                             : e == Errnos.EACCES ? "the directory is not writable by this user" : null);
                 }
-                bound = true;
-                String perms = options.posixPermissions() != null ? options.posixPermissions() : "rw-------";
-                Files.setPosixFilePermissions(path, PosixFilePermissions.fromString(perms));
                 if (LibC.listen(errno, fd, options.acceptBacklog()) < 0) {
-                    throw Errnos.exception("listen on " + path, LibC.errno(errno));
+                    throw Errnos.exception("listen on " + at, LibC.errno(errno));
                 }
-                return new Listening(fd, path);
+                return fd;
             } catch (IOException | RuntimeException e) {
                 UnixSockets.closeQuietly(errno, fd);
-                if (bound) {
-                    Files.deleteIfExists(path);
-                }
                 throw e;
             }
+        }
+    }
+
+    /**
+     * Closes a listening socket made by {@link #bind}: the fd, then its file (only if it is still
+     * this server's: same device and inode) and the name's lock.
+     */
+    static void closeListening(MemorySegment errno, int fd, Path path) {
+        try {
+            UnixSockets.closeQuietly(errno, fd);
+        } finally {
+            SocketFiles.release(path);
+        }
+    }
+
+    /** As {@link #closeListening(MemorySegment, int, Path)}, from a context without an errno segment (error paths). */
+    static void closeListening(int fd, Path path) {
+        try {
+            UnixSockets.closeQuietly(fd);
+        } finally {
+            SocketFiles.release(path);
         }
     }
 
@@ -64,6 +94,7 @@ final class UnixEndpoints {
         if (name.isWindowsPath()) {
             throw new IllegalArgumentException("a Windows pipe path cannot be opened on this platform: " + name.osPath());
         }
+        SocketFiles.checkBeforeConnect(name);
         Path path = name.socketPath();
         String what = "connect to " + name.osPath();
         try (Arena temp = Arena.ofConfined()) {
@@ -78,12 +109,12 @@ final class UnixEndpoints {
                 if (LibC.connect(errno, fd, UnixSockets.address(temp, path), UnixSockets.addressLength(path)) < 0) {
                     throw connectFailure(what, LibC.errno(errno), options.mode());
                 }
-                if (options.verifyServerUser()) {
+                if (SocketFiles.mustVerifyServerUser(name, options)) {
                     UnixSockets.peerCred(errno, fd, cred, scratch);
                     int uid = ucred.uid(cred);
                     if (uid != LibC.getuid()) {
-                        throw new PipeException(what, Errnos.EACCES, "EACCES",
-                                "the server runs as uid " + uid + ", not as this user (uid " + LibC.getuid() + ")");
+                        throw new PipeException(what, Errnos.EACCES, "EACCES", "the server runs as "
+                                + userName(uid) + ", not as this user (uid " + LibC.getuid() + "); refusing to talk to it");
                     }
                 }
                 if (options.mode() == PipeMode.MESSAGE) {
@@ -155,8 +186,31 @@ final class UnixEndpoints {
         }
     }
 
-    /** The advice for an {@code accept} failure, or {@code null}. */
+    private static String userName(int uid) {
+        return io.panapipe.internal.unix.UnixUser.describe(uid);
+    }
+
+    /** The advice for a failure that ran out of descriptors, or {@code null}. */
     static String acceptAdvice(int e) {
-        return e == Errnos.EMFILE || e == Errnos.ENFILE ? "raise the open-file limit (ulimit -n)" : null;
+        return e == Errnos.EMFILE || e == Errnos.ENFILE ? io.panapipe.internal.unix.Errno.DESCRIPTOR_ADVICE : null;
+    }
+
+    /**
+     * The accept policy every Linux server shares, to be called when {@code accept4} (or its
+     * io_uring form) failed with {@code errno}: for {@code EMFILE}/{@code ENFILE} it pauses
+     * ({@link AcceptBackoff}) and returns, and the caller retries its accept; once the deadline (or,
+     * untimed, {@link AcceptBackoff#UNTIMED_BUDGET_MILLIS}) has passed, and for any other errno, it
+     * throws the {@link PipeException} naming the errno.
+     *
+     * @param backoff the server's own (one per server, used by the accepting thread)
+     * @param deadline {@code System.nanoTime()} deadline of the accept; ignored when {@code timeoutNanos < 0}
+     */
+    static void acceptFailed(int errno, Path path, AcceptBackoff backoff, IoGate gate, long deadline,
+                             long timeoutNanos) throws IOException {
+        PipeException failure = Errnos.exception("accept on " + path, errno, acceptAdvice(errno));
+        if (!AcceptBackoff.appliesTo(errno)) {
+            throw failure;
+        }
+        backoff.pause(failure, gate, deadline, timeoutNanos >= 0);
     }
 }

@@ -37,7 +37,7 @@ final class UnixSockets {
         if (fd < 0) {
             int e = LibC.errno(errno);
             throw Errnos.exception("socket(AF_UNIX, " + (mode == PipeMode.MESSAGE ? "SOCK_SEQPACKET" : "SOCK_STREAM") + ")",
-                    e, "too many open files? raise ulimit -n");
+                    e, UnixEndpoints.acceptAdvice(e));
         }
         return fd;
     }

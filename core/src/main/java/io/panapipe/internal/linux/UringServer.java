@@ -5,16 +5,17 @@ import io.panapipe.internal.ServerEndpoint;
 import io.panapipe.internal.Transport;
 import io.panapipe.internal.completion.IoGate;
 import io.panapipe.internal.completion.Operation;
+import io.panapipe.internal.unix.AcceptBackoff;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
  * A listening AF_UNIX socket. {@code accept4(SOCK_NONBLOCK | SOCK_CLOEXEC)} on the calling
  * thread first; on {@code EAGAIN} an {@code IORING_OP_ACCEPT} with the same flags. Admission
- * (the peer's uid, socket options) is {@link UnixEndpoints#admit}.
+ * (the peer's uid, socket options) is {@link UnixEndpoints#admit}; out of descriptors, the accept
+ * backs off ({@link UnixEndpoints#acceptFailed}).
  */
 final class UringServer implements ServerEndpoint {
     private final IoUringEngine engine;
@@ -24,6 +25,7 @@ final class UringServer implements ServerEndpoint {
     private final IoGate gate = new IoGate();
     private final Operation acceptOp;
     private final int myUid = LibC.getuid();
+    private final AcceptBackoff backoff = new AcceptBackoff();
 
     // Used by the accepting thread only (PipeServer serialises accepts).
     private final UnixEndpoints.AcceptScratch scratch = new UnixEndpoints.AcceptScratch();
@@ -82,8 +84,10 @@ final class UringServer implements ServerEndpoint {
                 if (e == Errnos.EAGAIN || e == Errnos.EINTR || e == Errnos.ECONNABORTED) {
                     continue;
                 }
-                throw Errnos.exception("accept on " + path, e, UnixEndpoints.acceptAdvice(e));
+                UnixEndpoints.acceptFailed(e, path, backoff, gate, deadline, timeoutNanos); // EMFILE: pause, retry
+                continue;
             }
+            backoff.reset();
             Transport t = admit(client);
             if (t != null) {
                 return t;
@@ -116,8 +120,7 @@ final class UringServer implements ServerEndpoint {
         }
         released = true;
         try {
-            UnixSockets.closeQuietly(errno, fd);
-            Files.deleteIfExists(path);
+            UnixEndpoints.closeListening(errno, fd, path); // the file only if still ours, then the name's lock
         } finally {
             engine.table.release(acceptOp);
             scratch.close();

@@ -9,18 +9,16 @@ import io.panapipe.internal.ServerEndpoint;
 import io.panapipe.internal.Transport;
 import io.panapipe.internal.unix.Errno;
 import io.panapipe.internal.unix.SocketFiles;
+import io.panapipe.internal.unix.UnixUser;
 
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
-import jdk.net.UnixDomainPrincipal;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
-import java.nio.file.FileSystems;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.nio.file.attribute.UserPrincipal;
+
+import jdk.net.ExtendedSocketOptions;
+import jdk.net.UnixDomainPrincipal;
 
 /** The portable fallback: see the package documentation. */
 public final class NioEngine implements Engine {
@@ -45,54 +43,77 @@ public final class NioEngine implements Engine {
     @Override
     public ServerEndpoint bind(PipeName name, PipeOptions options) throws IOException {
         requireByteMode(options);
-        Path path = SocketFiles.prepareForBind(name);
-        ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        UnixUser.uid(); // this user, looked up once, before any accept can run out of descriptors
+        SocketFiles.Bound<ServerSocketChannel> bound = SocketFiles.bind(name, options, at -> {
+            ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+            try {
+                server.bind(UnixDomainSocketAddress.of(at), options.acceptBacklog());
+                return server;
+            } catch (IOException e) {
+                server.close();
+                throw Errno.fromJdk("bind " + at, e, null);
+            } catch (RuntimeException e) {
+                server.close();
+                throw e;
+            }
+        }, NioEngine::closeQuietly);
         try {
-            server.bind(UnixDomainSocketAddress.of(path), options.acceptBacklog());
-        } catch (IOException e) {
-            server.close();
-            PipeException p = new PipeException("bind " + path, Errno.EADDRINUSE, "EADDRINUSE", e.getMessage());
-            p.initCause(e);
-            throw p;
-        }
-        try {
-            String perms = options.posixPermissions() != null ? options.posixPermissions() : "rw-------";
-            Files.setPosixFilePermissions(path, PosixFilePermissions.fromString(perms));
-            return new NioServer(server, path, options, poller);
+            return new NioServer(bound.handle(), bound.file(), options, poller);
         } catch (IOException | RuntimeException e) {
-            server.close();
-            Files.deleteIfExists(path);
+            closeQuietly(bound.handle());
+            bound.file().close();
             throw e;
         }
     }
 
+    /**
+     * One attempt: a non-blocking {@code connect}, so that a full backlog is {@code EAGAIN} at
+     * once (the caller retries until its deadline) instead of a connect that blocks in the kernel.
+     */
     @Override
     public Transport connect(PipeName name, PipeOptions options) throws IOException {
         requireByteMode(options);
         if (name.isWindowsPath()) {
             throw new IllegalArgumentException("a Windows pipe path cannot be opened on this platform: " + name.osPath());
         }
-        SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
+        SocketFiles.checkBeforeConnect(name);
+        SocketChannel channel;
         try {
-            channel.connect(UnixDomainSocketAddress.of(name.socketPath()));
-            if (options.verifyServerUser()) {
-                UnixDomainPrincipal peer = channel.getOption(jdk.net.ExtendedSocketOptions.SO_PEERCRED);
-                if (!peer.user().equals(currentUser())) {
+            channel = SocketChannel.open(StandardProtocolFamily.UNIX);
+        } catch (IOException e) {
+            throw SocketFiles.connectFailure(name, e);
+        }
+        try {
+            channel.configureBlocking(false);
+            if (!channel.connect(UnixDomainSocketAddress.of(name.socketPath()))) {
+                // AF_UNIX connects complete at once; a pending one is treated as a full backlog
+                throw new PipeException("connect to " + name.osPath(), Errno.EAGAIN, "EAGAIN", "the server's backlog is full");
+            }
+            if (SocketFiles.mustVerifyServerUser(name, options)) {
+                UnixDomainPrincipal peer = channel.getOption(ExtendedSocketOptions.SO_PEERCRED);
+                if (!peer.user().equals(UnixUser.principal())) {
                     throw new PipeException("connect to " + name.osPath(), Errno.EACCES, "EACCES",
-                            "the server runs as " + peer.user().getName() + ", not as this user");
+                            "the server runs as " + peer.user().getName() + ", not as this user (uid " + UnixUser.uid()
+                                    + "); refusing to talk to it");
                 }
             }
+            channel.configureBlocking(true);
             return new NioTransport(channel, poller);
         } catch (IOException e) {
-            channel.close();
+            closeQuietly(channel);
             throw SocketFiles.connectFailure(name, e);
+        } catch (RuntimeException e) {
+            closeQuietly(channel);
+            throw e;
         }
     }
 
-    /** This process's user, as {@code SO_PEERCRED} principals name it. */
-    static UserPrincipal currentUser() throws IOException {
-        return FileSystems.getDefault().getUserPrincipalLookupService()
-                .lookupPrincipalByName(System.getProperty("user.name"));
+    static void closeQuietly(java.nio.channels.Channel c) {
+        try {
+            c.close();
+        } catch (IOException ignored) {
+            // error path
+        }
     }
 
     @Override
@@ -108,7 +129,8 @@ public final class NioEngine implements Engine {
     private static void requireByteMode(PipeOptions options) {
         if (options.mode() != PipeMode.BYTE) {
             throw new UnsupportedOperationException("the nio engine supports BYTE mode only: MESSAGE mode needs "
-                    + "SOCK_SEQPACKET, which the JDK's SocketChannel lacks; use the io_uring engine (Linux) or Windows");
+                    + "SOCK_SEQPACKET, which the JDK's SocketChannel lacks (and macOS lacks for AF_UNIX); "
+                    + "use the io_uring engine (Linux) or Windows");
         }
     }
 }

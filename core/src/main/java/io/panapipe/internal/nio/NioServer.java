@@ -1,35 +1,46 @@
 package io.panapipe.internal.nio;
 
-import io.panapipe.PipeName;
+import io.panapipe.PipeException;
 import io.panapipe.PipeOptions;
 import io.panapipe.internal.ServerEndpoint;
 import io.panapipe.internal.Transport;
 import io.panapipe.internal.completion.IoGate;
 import io.panapipe.internal.completion.Operation;
+import io.panapipe.internal.unix.AcceptBackoff;
+import io.panapipe.internal.unix.Errno;
+import io.panapipe.internal.unix.SocketFiles;
+import io.panapipe.internal.unix.UnixUser;
 
 import java.io.IOException;
-import jdk.net.UnixDomainPrincipal;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.attribute.UserPrincipal;
 
-/** A listening non-blocking {@link ServerSocketChannel}. */
+import jdk.net.ExtendedSocketOptions;
+import jdk.net.UnixDomainPrincipal;
+
+/**
+ * A listening non-blocking {@link ServerSocketChannel}. An accepted channel is either handed out
+ * as a transport or closed, whatever fails in between; the user it is compared with was looked up
+ * once, at bind. Out of descriptors, accept backs off ({@link AcceptBackoff}).
+ */
 final class NioServer implements ServerEndpoint {
     private final ServerSocketChannel channel;
-    private final Path path;
+    private final SocketFiles.Published file;
+    private final String what;
     private final PipeOptions options;
     private final ReadinessPoller poller;
     private final ReadinessPoller.Interest interest;
     private final IoGate gate = new IoGate();
     private final Operation acceptOp = new Operation(0);
+    private final AcceptBackoff backoff = new AcceptBackoff();
 
-    NioServer(ServerSocketChannel channel, Path path, PipeOptions options, ReadinessPoller poller) throws IOException {
+    NioServer(ServerSocketChannel channel, SocketFiles.Published file, PipeOptions options, ReadinessPoller poller)
+            throws IOException {
         channel.configureBlocking(false);
         this.channel = channel;
-        this.path = path;
+        this.file = file;
+        this.what = "accept on " + file.path();
         this.options = options;
         this.poller = poller;
         this.interest = new ReadinessPoller.Interest(channel, SelectionKey.OP_ACCEPT);
@@ -43,21 +54,25 @@ final class NioServer implements ServerEndpoint {
     @Override
     public Transport accept(long timeoutNanos) throws IOException {
         long deadline = System.nanoTime() + timeoutNanos;
-        UserPrincipal me = null;
         for (;;) {
-            SocketChannel client = channel.accept();
-            if (client != null) {
-                if (options.currentUserOnly()) {
-                    if (me == null) {
-                        me = NioEngine.currentUser();
-                    }
-                    UnixDomainPrincipal peer = client.getOption(jdk.net.ExtendedSocketOptions.SO_PEERCRED);
-                    if (!peer.user().equals(me)) {
-                        client.close(); // another user: refuse quietly and keep serving
-                        continue;
-                    }
+            SocketChannel client;
+            try {
+                client = channel.accept();
+            } catch (IOException e) {
+                PipeException p = Errno.fromJdk(what, e, null);
+                if (AcceptBackoff.appliesTo(p.nativeCode())) {
+                    backoff.pause(p, gate, deadline, timeoutNanos >= 0);
+                    continue;
                 }
-                return new NioTransport(client, poller);
+                throw p;
+            }
+            if (client != null) {
+                backoff.reset();
+                Transport t = admit(client);
+                if (t != null) {
+                    return t;
+                }
+                continue;
             }
             long left = timeoutNanos < 0 ? Operation.NO_TIMEOUT : Math.max(0, deadline - System.nanoTime());
             acceptOp.arm();
@@ -65,6 +80,29 @@ final class NioServer implements ServerEndpoint {
             int outcome = acceptOp.await(left, o -> poller.cancel(interest, o), gate);
             if (outcome != Operation.COMPLETED) {
                 throw Operation.failure(outcome, "accept");
+            }
+        }
+    }
+
+    /** The client as a transport, or {@code null} if it was refused; closed on every failure. */
+    private Transport admit(SocketChannel client) throws IOException {
+        boolean handedOut = false;
+        try {
+            if (options.currentUserOnly()) {
+                UnixDomainPrincipal peer = client.getOption(ExtendedSocketOptions.SO_PEERCRED);
+                if (!peer.user().equals(UnixUser.principal())) {
+                    return null; // another user: refuse quietly (closed below) and keep serving
+                }
+            }
+            client.configureBlocking(true);
+            Transport t = new NioTransport(client, poller);
+            handedOut = true;
+            return t;
+        } catch (IOException e) {
+            throw Errno.fromJdk(what, e, null);
+        } finally {
+            if (!handedOut) {
+                NioEngine.closeQuietly(client);
             }
         }
     }
@@ -80,7 +118,7 @@ final class NioServer implements ServerEndpoint {
         try {
             channel.close();
         } finally {
-            Files.deleteIfExists(path);
+            file.close();
         }
     }
 }

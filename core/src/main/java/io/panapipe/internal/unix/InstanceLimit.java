@@ -1,0 +1,132 @@
+package io.panapipe.internal.unix;
+
+import io.panapipe.PipeTimeoutException;
+import io.panapipe.internal.Transport;
+import io.panapipe.internal.completion.IoGate;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.channels.AsynchronousCloseException;
+import java.nio.channels.ClosedByInterruptException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * {@code maxInstances} on Unix, where a listening socket has no instance count: a server hands out
+ * at most that many connections at once. {@code accept} takes a slot before it accepts, waiting
+ * (with its timeout, and woken by close or interrupt) while every slot is taken; closing a pipe
+ * the server handed out frees its slot. Meanwhile new clients wait in the listen backlog, and once
+ * it is full their connect gets {@code EAGAIN}, which {@code PipeClient} retries until its deadline
+ * — as a Windows client retries {@code ERROR_PIPE_BUSY} when all instances are taken.
+ */
+public final class InstanceLimit {
+    private static final long SLICE = 10_000_000L;
+
+    private final int max;
+    private final AtomicInteger open = new AtomicInteger();
+    private volatile Thread waiter;
+
+    public InstanceLimit(int max) {
+        this.max = max;
+    }
+
+    /** Connections handed out and not yet closed. */
+    public int open() {
+        return open.get();
+    }
+
+    /**
+     * Takes a slot, waiting while all {@code max} are in use.
+     *
+     * @throws PipeTimeoutException all slots stayed taken until the deadline
+     * @throws AsynchronousCloseException the server started closing
+     * @throws ClosedByInterruptException the thread was interrupted
+     */
+    public void acquire(long timeoutNanos, IoGate gate) throws IOException {
+        long deadline = System.nanoTime() + timeoutNanos;
+        Thread self = Thread.currentThread();
+        for (;;) {
+            int n = open.get();
+            if (n < max) {
+                if (open.compareAndSet(n, n + 1)) {
+                    return;
+                }
+                continue;
+            }
+            waiter = self;
+            try {
+                if (open.get() < max) {
+                    continue;
+                }
+                if (gate.isClosing()) {
+                    throw new AsynchronousCloseException();
+                }
+                if (self.isInterrupted()) {
+                    throw new ClosedByInterruptException();
+                }
+                long left = timeoutNanos < 0 ? SLICE : deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new PipeTimeoutException("accept timed out: all " + max + " instances (maxInstances) are "
+                            + "connected; a slot frees when one of the server's pipes is closed");
+                }
+                LockSupport.parkNanos(this, Math.min(left, SLICE));
+            } finally {
+                waiter = null;
+            }
+        }
+    }
+
+    /** Gives back a slot taken by {@link #acquire} (a pipe closed, or the accept failed). */
+    public void release() {
+        open.decrementAndGet();
+        wake();
+    }
+
+    /** Wakes a thread waiting for a slot (close). */
+    public void wake() {
+        Thread t = waiter;
+        if (t != null) {
+            LockSupport.unpark(t);
+        }
+    }
+
+    /** {@code transport}, giving its slot back once when it is released. */
+    public Transport track(Transport transport) {
+        return new Tracked(transport, this);
+    }
+
+    private static final class Tracked implements Transport {
+        private final Transport t;
+        private final InstanceLimit limit;
+        private final AtomicBoolean released = new AtomicBoolean();
+
+        Tracked(Transport t, InstanceLimit limit) {
+            this.t = t;
+            this.limit = limit;
+        }
+
+        @Override public IoGate gate() { return t.gate(); }
+        @Override public boolean lendsBuffersToKernel() { return t.lendsBuffersToKernel(); }
+        @Override public int read(MemorySegment buf, long offset, int length, long timeoutNanos) throws IOException {
+            return t.read(buf, offset, length, timeoutNanos);
+        }
+        @Override public boolean isMessageComplete() { return t.isMessageComplete(); }
+        @Override public int write(MemorySegment buf, long offset, int length, long timeoutNanos) throws IOException {
+            return t.write(buf, offset, length, timeoutNanos);
+        }
+        @Override public long peerProcessId() throws IOException { return t.peerProcessId(); }
+        @Override public void wakeAll() { t.wakeAll(); }
+
+        @Override
+        public void release() throws IOException {
+            try {
+                t.release();
+            } finally {
+                if (released.compareAndSet(false, true)) {
+                    limit.release();
+                }
+            }
+        }
+    }
+}
