@@ -14,7 +14,6 @@ import io.panapipe.internal.completion.OperationTable;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
-import java.nio.file.Files;
 
 /**
  * The Linux engine: AF_UNIX sockets ({@code SOCK_STREAM} for BYTE, {@code SOCK_SEQPACKET} for
