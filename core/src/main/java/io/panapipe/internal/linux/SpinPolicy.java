@@ -12,10 +12,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * thread it waits for may need. So a read spins only if all of these hold:
  * <ul>
  *   <li>spinning is on ({@code panapipe.spinMicros} &gt; 0; default {@value #DEFAULT_SPIN_MICROS} µs);</li>
- *   <li>every thread this engine woke that has not run yet can still find a free core or carrier
- *       beside the spinners: woken-not-run + spinning &lt; cores (under load there are always
- *       more, so spinning switches itself off);</li>
- *   <li>fewer than {@code max(1, cores / 2)} threads spin already;</li>
+ *   <li>every thread this engine woke that has not run yet, and this spinner, can each still have
+ *       a core (a carrier, for virtual threads) of their own: woken-not-run + spinning &lt; cores.
+ *       Under load there are always more woken threads than cores, so spinning switches itself
+ *       off; in a ping-pong between two threads on two cores, both may spin, as busy-polling C
+ *       does;</li>
  *   <li>spinning has recently paid off on this connection: each connection keeps a small credit,
  *       raised when data came during a spin and cut when a spin ran out; at zero the connection
  *       stops spinning and only re-probes every {@value #PROBE_INTERVAL}th wait.</li>
@@ -35,7 +36,6 @@ final class SpinPolicy {
     private final AtomicInteger spinners = new AtomicInteger();
     private final AtomicInteger wokenNotRun = new AtomicInteger();
     private final int cores = carriers();
-    private final int maxSpinners = Math.max(1, cores / 2);
 
     /** The virtual-thread scheduler's parallelism (the JDK's default: the number of cores). */
     private static int carriers() {
@@ -79,7 +79,7 @@ final class SpinPolicy {
         }
         for (;;) {
             int n = spinners.get();
-            if (n >= maxSpinners || wokenNotRun.get() + n >= cores) {
+            if (wokenNotRun.get() + n >= cores) {
                 return false;
             }
             if (spinners.compareAndSet(n, n + 1)) {

@@ -90,15 +90,25 @@ class EpollEngineTest {
                 p.ran();
             }
             assertTrue(p.tryStart(credit, 1));
-            int half = Math.max(1, cores / 2);
             int started = 1;
-            while (started < half && p.tryStart(credit, 1)) {
+            while (started < cores && p.tryStart(credit, 1)) {
                 started++;
             }
-            assertFalse(p.tryStart(credit, 1), "no more spinners than half the cores");
+            assertEquals(cores, started, "one spinner per core");
+            assertFalse(p.tryStart(credit, 1), "no more spinners than cores");
             for (int i = 0; i < started; i++) {
                 p.release();
             }
+            p.woke();
+            int withOneWoken = 0;
+            while (p.tryStart(credit, 1)) {
+                withOneWoken++;
+            }
+            assertEquals(cores - 1, withOneWoken, "a woken thread keeps a core for itself");
+            for (int i = 0; i < withOneWoken; i++) {
+                p.release();
+            }
+            p.ran();
         }
         while (credit > 0) {
             credit = SpinPolicy.wasted(credit);
