@@ -190,6 +190,31 @@ public final class Pipe implements ByteChannel {
     }
 
     /**
+     * Half-closes the pipe: the other end reads what was written, then end of stream (-1), while
+     * this end can still read. As with the JDK's channels, later writes throw
+     * {@link java.nio.channels.ClosedChannelException}. Unix domain sockets have half-close;
+     * Windows named pipes do not.
+     *
+     * @throws UnsupportedOperationException on Windows, whose named pipes have no half-close
+     *         (close the pipe instead)
+     * @throws IOException if the system call fails or the pipe is closed
+     * @since 0.1
+     */
+    public void shutdownOutput() throws IOException {
+        channel.shutdownOutput();
+    }
+
+    /**
+     * Whether {@link #shutdownOutput()} has been called.
+     *
+     * @return {@code true} after a successful {@link #shutdownOutput()}
+     * @since 0.1
+     */
+    public boolean isOutputShutdown() {
+        return channel.isOutputShutdown();
+    }
+
+    /**
      * A stream view of this pipe. Closing it closes the pipe. {@code read} blocks as
      * {@link #read(MemorySegment)} does and returns -1 at end of stream.
      *

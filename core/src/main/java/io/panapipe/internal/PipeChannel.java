@@ -31,6 +31,7 @@ public final class PipeChannel {
     private final Staging readStaging;
     private final Staging writeStaging;
     private boolean messageComplete = true;
+    private volatile boolean outputShutdown;
     // Bytes a staged read took from the kernel but has not yet handed to the caller: normally for
     // a moment, until copied; longer only if the copy failed (the caller's arena was closed while
     // the read waited), so that the next read delivers them instead of losing them.
@@ -165,6 +166,10 @@ public final class PipeChannel {
         writeLock.lock();
         try {
             begin();
+            if (outputShutdown) {
+                end();
+                throw new java.nio.channels.ClosedChannelException(); // as the JDK's channels after shutdownOutput
+            }
             try {
                 if (passThrough(src)) {
                     writeAll(src, size, deadline, timed, 0);
@@ -198,6 +203,10 @@ public final class PipeChannel {
         writeLock.lock();
         try {
             begin();
+            if (outputShutdown) {
+                end();
+                throw new java.nio.channels.ClosedChannelException(); // as the JDK's channels after shutdownOutput
+            }
             try {
                 MemorySegment buf = writeStaging.get(len, mode == PipeMode.MESSAGE);
                 int done = 0;
@@ -264,6 +273,27 @@ public final class PipeChannel {
         } finally {
             readLock.unlock();
         }
+    }
+
+    /**
+     * See {@link io.panapipe.Pipe#shutdownOutput()}. Does not wait for a blocked writer: the kernel
+     * wakes it (its write then fails), and later writes throw {@code ClosedChannelException}.
+     */
+    public void shutdownOutput() throws IOException {
+        gate.enter();
+        try {
+            if (!outputShutdown) {
+                transport.shutdownOutput();
+                outputShutdown = true;
+            }
+        } finally {
+            gate.exit();
+        }
+    }
+
+    /** Whether {@link #shutdownOutput()} has been called. */
+    public boolean isOutputShutdown() {
+        return outputShutdown;
     }
 
     public long peerProcessId() throws IOException {

@@ -48,6 +48,16 @@ public interface Transport {
      */
     int write(MemorySegment buf, long offset, int length, long timeoutNanos) throws IOException;
 
+    /**
+     * Half-close: the peer reads end of stream once it has read what was sent; reading goes on.
+     * Engines whose pipes have no half-close (Windows named pipes) throw.
+     *
+     * @throws UnsupportedOperationException the platform's pipes have no half-close
+     */
+    default void shutdownOutput() throws IOException {
+        throw new UnsupportedOperationException("a Windows named pipe has no half-close: close the pipe to end the stream");
+    }
+
     /** The process id of the other end. */
     long peerProcessId() throws IOException;
 

@@ -42,8 +42,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * out throws {@link SocketTimeoutException} and the socket stays usable. The input stream's
  * {@link InputStream#available()} tells how many bytes can be read without blocking (it looks
  * ahead without waiting). Closing either stream closes the socket. TCP options are remembered but
- * change nothing. {@link #shutdownInput()} is local; {@link #shutdownOutput()} is not offered (see
- * the {@linkplain io.panapipe.net package description}). The socket has no {@link #getChannel()
+ * change nothing. {@link #shutdownInput()} is local; {@link #shutdownOutput()} half-closes on Unix
+ * and is refused on Windows (see the {@linkplain io.panapipe.net package description}). The socket has no {@link #getChannel()
  * channel}: use {@link #pipe()} for the Panapipe API itself.
  *
  * <p>A server that is not there fails {@code connect} at once with {@link ConnectException} (as a
@@ -59,6 +59,7 @@ public class PipeSocket extends Socket {
     private volatile Pipe pipe;
     private volatile boolean closed;
     private volatile boolean inputShutdown;
+    private volatile boolean outputShutdown;
     private volatile int soTimeout;
     private InetSocketAddress requested;
     private PipeInput in;
@@ -287,15 +288,25 @@ public class PipeSocket extends Socket {
     }
 
     /**
-     * Not supported: Windows named pipes have no half-close, and Panapipe's Unix engines do not
-     * offer one yet. The socket stays usable; close it to end the connection.
+     * Half-closes the connection on Unix ({@link Pipe#shutdownOutput()}): the peer reads end of
+     * stream, this socket can still read, and later writes fail. Windows named pipes have no
+     * half-close: there it throws and the socket stays usable; close it to end the connection.
      *
-     * @throws SocketException always
+     * @throws SocketException on Windows, or if output is already shut down
      */
     @Override
     public void shutdownOutput() throws IOException {
         checkOpen();
-        throw new SocketException("shutdownOutput (half-close) is not supported on a pipe: close the socket instead");
+        if (outputShutdown) {
+            throw new SocketException("Socket output is already shutdown");
+        }
+        try {
+            pipe.shutdownOutput();
+        } catch (UnsupportedOperationException e) {
+            throw new SocketException("shutdownOutput (half-close) is not supported on a Windows named pipe: "
+                    + "close the socket instead");
+        }
+        outputShutdown = true;
     }
 
     @Override
@@ -303,10 +314,9 @@ public class PipeSocket extends Socket {
         return inputShutdown;
     }
 
-    /** Always {@code false}: see {@link #shutdownOutput()}. */
     @Override
     public boolean isOutputShutdown() {
-        return false;
+        return outputShutdown;
     }
 
     /** The address given to {@code connect} if it was an {@link InetSocketAddress}, else loopback. */
@@ -710,6 +720,9 @@ public class PipeSocket extends Socket {
             Objects.checkFromIndexSize(off, len, b.length);
             if (closed) {
                 throw new SocketException("Socket closed");
+            }
+            if (outputShutdown) {
+                throw new SocketException("Socket output is shutdown");
             }
             if (len == 0) {
                 return;

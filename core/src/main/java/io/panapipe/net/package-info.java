@@ -31,10 +31,11 @@
  *       class) are accepted and remembered so that clients which set them keep working; they
  *       change nothing on a pipe.</li>
  *   <li>{@link java.net.Socket#shutdownInput()} makes further reads return end of stream, on every
- *       platform (the peer is not told). {@link java.net.Socket#shutdownOutput()} (half-close) is not
- *       offered: a Windows named pipe has no half-close (either end closes the whole pipe), and the
- *       Unix engines do not expose one yet; it throws {@link java.net.SocketException} and the socket
- *       stays usable. Close the socket instead.</li>
+ *       platform (the peer is not told). {@link java.net.Socket#shutdownOutput()} half-closes on
+ *       Unix: the peer reads end of stream after what was sent, this end can still read (HTTP/1.0
+ *       style request-then-read clients rely on it). A Windows named pipe has no half-close (either
+ *       end closes the whole pipe): there it throws {@link java.net.SocketException} and the socket
+ *       stays usable; close the socket instead.</li>
  * </ul>
  *
  * @since 0.1

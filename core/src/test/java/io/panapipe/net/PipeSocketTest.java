@@ -180,11 +180,9 @@ class PipeSocketTest {
     }
 
     @Test
-    void shutdownInputEndsReadsLocally_shutdownOutputIsRefusedAndLeavesTheSocketUsable() throws Exception {
+    void shutdownInputEndsReadsLocally() throws Exception {
         try (Socket c = client()) {
             Socket s = serverSide();
-            assertThrows(SocketException.class, c::shutdownOutput);
-            assertFalse(c.isOutputShutdown());
             c.getOutputStream().write(9);
             assertEquals(9, s.getInputStream().read());
 
@@ -195,6 +193,32 @@ class PipeSocketTest {
             // output still works after the input was shut down
             c.getOutputStream().write(10);
             assertEquals(10, s.getInputStream().read());
+        }
+    }
+
+    @Test
+    void shutdownOutputHalfClosesOnUnixAndIsRefusedOnWindows() throws Exception {
+        try (Socket c = client()) {
+            Socket s = serverSide();
+            c.getOutputStream().write(new byte[] {1, 2, 3});
+            if (System.getProperty("os.name").startsWith("Windows")) {
+                assertThrows(SocketException.class, c::shutdownOutput);
+                assertFalse(c.isOutputShutdown());
+                c.getOutputStream().write(4); // still usable
+                assertEquals(1, s.getInputStream().read());
+                return;
+            }
+            c.shutdownOutput();
+            assertTrue(c.isOutputShutdown());
+            assertThrows(SocketException.class, c::shutdownOutput);
+            assertThrows(SocketException.class, () -> c.getOutputStream().write(4));
+            // The peer reads what was sent, then end of stream...
+            byte[] got = s.getInputStream().readAllBytes();
+            assertArrayEquals(new byte[] {1, 2, 3}, got);
+            // ...and can still answer: this end reads on after its half-close.
+            s.getOutputStream().write(new byte[] {7, 8});
+            s.close();
+            assertArrayEquals(new byte[] {7, 8}, c.getInputStream().readAllBytes());
         }
     }
 

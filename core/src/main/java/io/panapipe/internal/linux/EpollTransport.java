@@ -197,6 +197,11 @@ final class EpollTransport implements Transport {
     }
 
     @Override
+    public void shutdownOutput() throws IOException {
+        UnixSockets.shutdownOutput(fd);
+    }
+
+    @Override
     public void wakeAll() {
         readiness.wakeAll();
     }

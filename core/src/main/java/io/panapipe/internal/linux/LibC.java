@@ -77,6 +77,7 @@ final class LibC {
     private static final MethodHandle EPOLL_CTL = capturing(Linux.epoll_ctl$address(), Linux.epoll_ctl$descriptor());
     private static final MethodHandle EPOLL_WAIT = capturing(Linux.epoll_wait$address(), Linux.epoll_wait$descriptor());
     private static final MethodHandle POLL = capturing(Linux.poll$address(), Linux.poll$descriptor());
+    private static final MethodHandle SHUTDOWN = capturing(Linux.shutdown$address(), Linux.shutdown$descriptor());
     /** {@code write} without errno capture: used only to signal an eventfd, from any thread. */
     private static final MethodHandle WRITE_NO_ERRNO = LINKER.downcallHandle(Linux.write$address(),
             pointerAsLong(Linux.write$descriptor(), 1));
@@ -263,6 +264,14 @@ final class LibC {
     static long send(MemorySegment errno, int fd, MemorySegment buf, long length, int flags) {
         try {
             return (long) SEND_SEGMENT.invokeExact(errno, fd, buf, length, flags);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int shutdown(MemorySegment errno, int fd, int how) {
+        try {
+            return (int) SHUTDOWN.invokeExact(errno, fd, how);
         } catch (Throwable t) {
             throw rethrow(t);
         }

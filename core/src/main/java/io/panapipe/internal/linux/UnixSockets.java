@@ -100,6 +100,19 @@ final class UnixSockets {
         }
     }
 
+    /** {@code shutdown(fd, SHUT_WR)}: the peer reads end of stream after the data already sent. */
+    static void shutdownOutput(int fd) throws IOException {
+        try (Arena temp = Arena.ofConfined()) {
+            MemorySegment errno = temp.allocate(LibC.ERRNO_SIZE, LibC.ERRNO_ALIGN);
+            if (LibC.shutdown(errno, fd, Linux.SHUT_WR()) < 0) {
+                int e = LibC.errno(errno);
+                if (e != Errnos.ENOTCONN) { // the peer is gone already: nothing to tell it
+                    throw Errnos.exception("shutdown(SHUT_WR)", e);
+                }
+            }
+        }
+    }
+
     /** The process id of the peer of a connected socket ({@code SO_PEERCRED}). */
     static long peerPid(int fd) throws IOException {
         try (Arena temp = Arena.ofConfined()) {

@@ -290,6 +290,11 @@ final class UringTransport implements Transport {
     }
 
     @Override
+    public void shutdownOutput() throws IOException {
+        UnixSockets.shutdownOutput(fd);
+    }
+
+    @Override
     public void wakeAll() {
         readOp.wakeWaiter();
         writeOp.wakeWaiter();

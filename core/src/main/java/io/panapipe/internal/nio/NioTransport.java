@@ -259,6 +259,11 @@ final class NioTransport implements Transport {
     }
 
     @Override
+    public void shutdownOutput() throws IOException {
+        channel.shutdownOutput();
+    }
+
+    @Override
     public void wakeAll() {
         readOp.wakeWaiter();
         writeOp.wakeWaiter();
