@@ -112,7 +112,9 @@ final class EpollPollers {
         if (failure == null) {
             failure = t;
         }
-        table.forEach(FdReadiness::wakeAll); // every waiter wakes and finds checkAlive() failing
+        // Every parked virtual thread wakes and finds checkAlive() failing. Platform threads wait
+        // in poll(2) on their own socket and need no poller: they carry on.
+        table.forEach(FdReadiness::wakeVirtual);
     }
 
     static void signalEventFd(int fd) {

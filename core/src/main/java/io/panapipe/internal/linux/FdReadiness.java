@@ -305,6 +305,12 @@ final class FdReadiness {
         wake(writer);
     }
 
+    /** Unparks the waiting threads (after the engine's poller failed); the socket stays usable otherwise. */
+    void wakeVirtual() {
+        wake(reader);
+        wake(writer);
+    }
+
     private static void wake(Waiter w) {
         Thread t = w.thread;
         if (t != null) {
