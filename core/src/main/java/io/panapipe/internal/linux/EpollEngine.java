@@ -1,19 +1,16 @@
 package io.panapipe.internal.linux;
 
-import io.panapipe.PipeException;
-import io.panapipe.PipeName;
 import io.panapipe.PipeOptions;
-import io.panapipe.internal.Engine;
+import io.panapipe.bindings.linux.Linux;
 import io.panapipe.internal.Platform;
 import io.panapipe.internal.ServerEndpoint;
 import io.panapipe.internal.Transport;
 
-import io.panapipe.bindings.linux.Linux;
-
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.io.UncheckedIOException;
+import java.nio.file.Path;
 
 /**
  * The Linux readiness engine: AF_UNIX sockets ({@code SOCK_STREAM} for BYTE,
@@ -29,7 +26,7 @@ import java.io.UncheckedIOException;
  * (virtual-thread sub-pollers and one platform master), {@link FdReadiness} (how a virtual or a
  * platform thread waits), {@link SpinPolicy}, {@link EpollTransport}, {@link EpollServer}.
  */
-public final class EpollEngine implements Engine {
+public final class EpollEngine extends UnixSocketEngine {
     /**
      * Sub-pollers (system property {@code panapipe.epoll.pollers}; default: one per two cores, at
      * least one).
@@ -104,34 +101,12 @@ public final class EpollEngine implements Engine {
     }
 
     @Override
-    public ServerEndpoint bind(PipeName name, PipeOptions options) throws IOException {
-        UnixEndpoints.Listening l = UnixEndpoints.bind(name, options);
-        try {
-            return new EpollServer(this, l.fd(), l.path(), options);
-        } catch (RuntimeException e) {
-            UnixEndpoints.closeListening(l.fd(), l.path());
-            throw e;
-        }
+    ServerEndpoint newServer(int fd, Path path, PipeOptions options) {
+        return new EpollServer(this, fd, path, options);
     }
 
     @Override
-    public Transport connect(PipeName name, PipeOptions options) throws IOException {
-        int fd = UnixEndpoints.connect(name, options);
-        try {
-            return new EpollTransport(this, fd, options.mode());
-        } catch (RuntimeException e) {
-            UnixSockets.closeQuietly(fd);
-            throw e;
-        }
-    }
-
-    @Override
-    public boolean isBusy(PipeException e) {
-        return e.nativeCode() == Errnos.EAGAIN;
-    }
-
-    @Override
-    public boolean isAbsent(PipeException e) {
-        return e.nativeCode() == Errnos.ENOENT || e.nativeCode() == Errnos.ECONNREFUSED;
+    Transport newTransport(int fd, PipeOptions options) {
+        return new EpollTransport(this, fd, options.mode());
     }
 }

@@ -1,6 +1,5 @@
 package io.panapipe.internal.linux;
 
-import io.panapipe.PipeException;
 import io.panapipe.PipeMode;
 import io.panapipe.bindings.linux.Linux;
 import io.panapipe.internal.Transport;
@@ -37,9 +36,8 @@ final class EpollTransport implements Transport {
     /** MESSAGE mode only (guarded by PipeChannel's read lock). */
     private final SeqpacketReceiver messages;
 
-    // Reader-only spin bookkeeping (guarded by PipeChannel's read lock).
-    private int spinCredit = SpinPolicy.initialCredit();
-    private int waits;
+    /** Whether a read spins before it parks (guarded by PipeChannel's read lock). */
+    private final SpinPolicy.Reader spin;
 
     private volatile long peerPid = -1;
     private boolean released;
@@ -56,6 +54,7 @@ final class EpollTransport implements Transport {
             this.writeErrno = block.asSlice(LibC.ERRNO_SLOT, LibC.ERRNO_SIZE);
             this.messages = mode == PipeMode.MESSAGE ? new SeqpacketReceiver(fd, readErrno, arena) : null;
             this.readiness = new FdReadiness(engine.pollers, fd, arena, block.asSlice(2 * LibC.ERRNO_SLOT), readErrno, writeErrno);
+            this.spin = engine.pollers.spin.reader(gate);
         } catch (RuntimeException e) {
             arena.close();
             throw e;
@@ -82,15 +81,12 @@ final class EpollTransport implements Transport {
         MemorySegment target = view(buf, offset, length);
         int flags = mode == PipeMode.MESSAGE ? MSG_DONTWAIT | SeqpacketReceiver.PEEK_FLAGS : MSG_DONTWAIT;
         long deadline = timeoutNanos >= 0 ? System.nanoTime() + timeoutNanos : 0;
-        long spinUntil = 0; // 0: not spinning (yet); -1: spun already in this call
         try {
             for (;;) {
                 int ticket = FdReadiness.ticket(readiness.reader);
                 long n = LibC.recv(readErrno, fd, target, length, flags);
                 if (n >= 0) {
-                    if (spinUntil > 0) {
-                        spinCredit = SpinPolicy.paid(spinCredit);
-                    }
+                    spin.gotData();
                     if (mode == PipeMode.MESSAGE) {
                         return messages.deliver(n, buf, offset, length);
                     }
@@ -98,20 +94,10 @@ final class EpollTransport implements Transport {
                 }
                 int e = LibC.errno(readErrno);
                 if (e == Errnos.EAGAIN) {
-                    if (spinUntil == 0 && engine.pollers.spin.tryStart(spinCredit, waits)) {
-                        spinUntil = System.nanoTime() + SpinPolicy.SPIN_NANOS;
+                    if (spin.retry()) {
+                        continue;
                     }
-                    if (spinUntil > 0) {
-                        if (System.nanoTime() - spinUntil < 0 && !gate.isClosing()
-                                && !Thread.currentThread().isInterrupted()) {
-                            Thread.onSpinWait();
-                            continue;
-                        }
-                        spinCredit = SpinPolicy.wasted(spinCredit);
-                        engine.pollers.spin.release();
-                        spinUntil = -1;
-                    }
-                    waits++;
+                    spin.parking();
                     long left = timeoutNanos < 0 ? Operation.NO_TIMEOUT : Math.max(0, deadline - System.nanoTime());
                     int outcome = readiness.await(FdReadiness.READ, ticket, left, gate);
                     if (outcome != FdReadiness.READY) {
@@ -124,9 +110,7 @@ final class EpollTransport implements Transport {
                 }
             }
         } finally {
-            if (spinUntil > 0) {
-                engine.pollers.spin.release();
-            }
+            spin.endCall();
         }
     }
 
@@ -155,22 +139,9 @@ final class EpollTransport implements Transport {
                     throw Operation.failure(outcome, "write");
                 }
             } else if (e != Errnos.EINTR) {
-                throw writeFailure(e, length);
+                throw UnixSockets.writeFailure(e, length);
             }
         }
-    }
-
-    private static PipeException writeFailure(int e, int length) {
-        if (e == Errnos.EPIPE || e == Errnos.ECONNRESET || e == Errnos.ENOTCONN) {
-            return new PipeException("write", Errnos.EPIPE, "EPIPE",
-                    LibC.strerror(Errnos.EPIPE) + ": the other end closed the pipe");
-        }
-        if (e == Errnos.EMSGSIZE) {
-            return Errnos.exception("write of a " + length + "-byte message", e,
-                    "a SOCK_SEQPACKET message must fit the socket's send buffer; raise it with "
-                            + "PipeOptions.withBufferSizes (capped by /proc/sys/net/core/wmem_max)");
-        }
-        return Errnos.exception("write", e);
     }
 
     /**

@@ -1,9 +1,6 @@
 package io.panapipe.internal.linux;
 
-import io.panapipe.PipeException;
-import io.panapipe.PipeName;
 import io.panapipe.PipeOptions;
-import io.panapipe.internal.Engine;
 import io.panapipe.internal.Platform;
 import io.panapipe.internal.ServerEndpoint;
 import io.panapipe.internal.Transport;
@@ -13,7 +10,7 @@ import io.panapipe.internal.completion.OperationTable;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
 
 /**
  * The Linux engine: AF_UNIX sockets ({@code SOCK_STREAM} for BYTE, {@code SOCK_SEQPACKET} for
@@ -30,7 +27,7 @@ import java.lang.foreign.MemorySegment;
  * {@link Poller}, {@link LibC} (errno-capturing calls), {@link UringTransport},
  * {@link UringServer}. Only the queues touch ring memory.
  */
-public final class IoUringEngine implements Engine {
+public final class IoUringEngine extends UnixSocketEngine {
     /** Ring sizes: SQEs are handed over at once, so a small SQ suffices; the CQ holds a completion
      *  (plus a cancel's) for every in-flight read, write and accept of 10,000+ connections. */
     static final int SQ_ENTRIES = 1024;
@@ -121,34 +118,12 @@ public final class IoUringEngine implements Engine {
     }
 
     @Override
-    public ServerEndpoint bind(PipeName name, PipeOptions options) throws IOException {
-        UnixEndpoints.Listening l = UnixEndpoints.bind(name, options);
-        try {
-            return new UringServer(this, l.fd(), l.path(), options);
-        } catch (RuntimeException e) {
-            UnixEndpoints.closeListening(l.fd(), l.path());
-            throw e;
-        }
+    ServerEndpoint newServer(int fd, Path path, PipeOptions options) {
+        return new UringServer(this, fd, path, options);
     }
 
     @Override
-    public Transport connect(PipeName name, PipeOptions options) throws IOException {
-        int fd = UnixEndpoints.connect(name, options);
-        try {
-            return new UringTransport(this, fd, options.mode());
-        } catch (RuntimeException e) {
-            UnixSockets.closeQuietly(fd);
-            throw e;
-        }
-    }
-
-    @Override
-    public boolean isBusy(PipeException e) {
-        return e.nativeCode() == Errnos.EAGAIN;
-    }
-
-    @Override
-    public boolean isAbsent(PipeException e) {
-        return e.nativeCode() == Errnos.ENOENT || e.nativeCode() == Errnos.ECONNREFUSED;
+    Transport newTransport(int fd, PipeOptions options) {
+        return new UringTransport(this, fd, options.mode());
     }
 }

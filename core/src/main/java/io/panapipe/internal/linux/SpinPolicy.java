@@ -1,5 +1,7 @@
 package io.panapipe.internal.linux;
 
+import io.panapipe.internal.completion.IoGate;
+
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -21,8 +23,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       raised when data came during a spin and cut when a spin ran out; at zero the connection
  *       stops spinning and only re-probes every {@value #PROBE_INTERVAL}th wait.</li>
  * </ul>
- * The state a connection keeps is one {@code int} per reader ({@link #initialCredit()}),
- * so nothing is allocated per call.
+ * A connection's reader keeps its state in one {@link Reader}, so nothing is allocated per call.
  */
 final class SpinPolicy {
     static final int DEFAULT_SPIN_MICROS = 20;
@@ -66,6 +67,11 @@ final class SpinPolicy {
         return MAX_CREDIT / 2;
     }
 
+    /** The spin state of a new connection's reader. */
+    Reader reader(IoGate gate) {
+        return new Reader(this, gate);
+    }
+
     /**
      * Asks to start a spin. On {@code true} the caller spins until {@link #SPIN_NANOS} pass or data
      * comes, then calls {@link #release}; credit bookkeeping is up to the caller through
@@ -101,6 +107,63 @@ final class SpinPolicy {
     /** The new credit after a spin ran out. */
     static int wasted(int credit) {
         return Math.max(0, credit - WASTED);
+    }
+
+    /**
+     * One connection reader's spinning: its credit and the state of the current read call. Used
+     * under the pipe's read lock only. A read calls {@link #retry} on each {@code EAGAIN} (true:
+     * try the syscall again), {@link #gotData} when the syscall returned, {@link #parking} before
+     * it waits, and {@link #endCall} in a {@code finally}.
+     */
+    static final class Reader {
+        private final SpinPolicy policy;
+        private final IoGate gate;
+        private int credit = initialCredit();
+        private int waits;
+        private long spinUntil; // 0: not spinning (yet) in this call; -1: spun already
+
+        Reader(SpinPolicy policy, IoGate gate) {
+            this.policy = policy;
+            this.gate = gate;
+        }
+
+        /** After {@code EAGAIN}: whether to retry the non-blocking syscall (spinning) instead of parking. */
+        boolean retry() {
+            if (spinUntil == 0 && policy.tryStart(credit, waits)) {
+                spinUntil = System.nanoTime() + SPIN_NANOS;
+            }
+            if (spinUntil <= 0) {
+                return false;
+            }
+            if (System.nanoTime() - spinUntil < 0 && !gate.isClosing() && !Thread.currentThread().isInterrupted()) {
+                Thread.onSpinWait();
+                return true;
+            }
+            credit = wasted(credit);
+            policy.release();
+            spinUntil = -1;
+            return false;
+        }
+
+        /** The syscall returned data (or end of stream). */
+        void gotData() {
+            if (spinUntil > 0) {
+                credit = paid(credit);
+            }
+        }
+
+        /** The read is about to wait (counts waits, for re-probing). */
+        void parking() {
+            waits++;
+        }
+
+        /** Ends the read call: gives back a spin still held. */
+        void endCall() {
+            if (spinUntil > 0) {
+                policy.release();
+            }
+            spinUntil = 0;
+        }
     }
 
     /** A poller is about to unpark a waiter (which will call {@link #ran} once it runs). */

@@ -1,5 +1,6 @@
 package io.panapipe.internal.linux;
 
+import io.panapipe.PipeException;
 import io.panapipe.PipeMode;
 import io.panapipe.PipeOptions;
 import io.panapipe.bindings.linux.Linux;
@@ -98,6 +99,23 @@ final class UnixSockets {
         if (LibC.getsockopt(errno, fd, SOL_SOCKET, Linux.SO_PEERCRED(), cred, lengthScratch) < 0) {
             throw Errnos.exception("getsockopt(SO_PEERCRED)", LibC.errno(errno));
         }
+    }
+
+    /**
+     * The exception for a failed {@code send} of {@code length} bytes: a gone peer is
+     * {@code EPIPE} whatever the kernel said, an over-long SEQPACKET message gets advice.
+     */
+    static PipeException writeFailure(int e, int length) {
+        if (e == Errnos.EPIPE || e == Errnos.ECONNRESET || e == Errnos.ENOTCONN) {
+            return new PipeException("write", Errnos.EPIPE, "EPIPE",
+                    LibC.strerror(Errnos.EPIPE) + ": the other end closed the pipe");
+        }
+        if (e == Errnos.EMSGSIZE) {
+            return Errnos.exception("write of a " + length + "-byte message", e,
+                    "a SOCK_SEQPACKET message must fit the socket's send buffer; raise it with "
+                            + "PipeOptions.withBufferSizes (capped by /proc/sys/net/core/wmem_max)");
+        }
+        return Errnos.exception("write", e);
     }
 
     /** {@code shutdown(fd, SHUT_WR)}: the peer reads end of stream after the data already sent. */

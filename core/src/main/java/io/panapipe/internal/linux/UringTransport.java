@@ -1,6 +1,5 @@
 package io.panapipe.internal.linux;
 
-import io.panapipe.PipeException;
 import io.panapipe.PipeMode;
 import io.panapipe.bindings.linux.Linux;
 import io.panapipe.internal.Transport;
@@ -44,9 +43,8 @@ final class UringTransport implements Transport {
     /** MESSAGE mode only (guarded by PipeChannel's read lock). */
     private final SeqpacketReceiver messages;
 
-    // Reader-only spin bookkeeping (guarded by PipeChannel's read lock).
-    private int spinCredit = SpinPolicy.initialCredit();
-    private int waits;
+    /** Whether a read spins before it parks (guarded by PipeChannel's read lock). */
+    private final SpinPolicy.Reader spin;
 
     private volatile long peerPid = -1;
     private boolean released;
@@ -61,6 +59,7 @@ final class UringTransport implements Transport {
         this.messages = mode == PipeMode.MESSAGE ? new SeqpacketReceiver(fd, readErrno, arena) : null;
         this.readOp = engine.table.allocate();
         this.writeOp = engine.table.allocate();
+        this.spin = engine.spin.reader(gate);
     }
 
     @Override
@@ -85,32 +84,19 @@ final class UringTransport implements Transport {
 
     private int readBytes(long address, int length, long timeoutNanos) throws IOException {
         long deadline = System.nanoTime() + timeoutNanos;
-        long spinUntil = 0; // 0: not spinning (yet); -1: spun already in this call
         try {
             for (;;) {
                 long n = LibC.recv(readErrno, fd, address, length, MSG_DONTWAIT);
                 if (n >= 0) {
-                    if (spinUntil > 0) {
-                        spinCredit = SpinPolicy.paid(spinCredit);
-                    }
+                    spin.gotData();
                     return n > 0 ? (int) n : -1; // 0: orderly shutdown by the peer
                 }
                 int e = LibC.errno(readErrno);
                 if (e == Errnos.EAGAIN) {
-                    if (spinUntil == 0 && engine.spin.tryStart(spinCredit, waits)) {
-                        spinUntil = System.nanoTime() + SpinPolicy.SPIN_NANOS;
+                    if (spin.retry()) {
+                        continue;
                     }
-                    if (spinUntil > 0) {
-                        if (System.nanoTime() - spinUntil < 0 && !gate.isClosing()
-                                && !Thread.currentThread().isInterrupted()) {
-                            Thread.onSpinWait();
-                            continue;
-                        }
-                        spinCredit = SpinPolicy.wasted(spinCredit);
-                        engine.spin.release();
-                        spinUntil = -1;
-                    }
-                    waits++;
+                    spin.parking();
                     readOp.arm();
                     sq.recv(fd, address, length, 0, readOp.id());
                     int outcome = await(readOp, remaining(deadline, timeoutNanos));
@@ -143,9 +129,7 @@ final class UringTransport implements Transport {
                 throw Errnos.exception("read", e);
             }
         } finally {
-            if (spinUntil > 0) {
-                engine.spin.release();
-            }
+            spin.endCall();
         }
     }
 
@@ -243,21 +227,8 @@ final class UringTransport implements Transport {
             } else if (e == Errnos.EINTR) {
                 continue;
             }
-            throw writeFailure(e, length);
+            throw UnixSockets.writeFailure(e, length);
         }
-    }
-
-    private PipeException writeFailure(int e, int length) {
-        if (e == Errnos.EPIPE || e == Errnos.ECONNRESET || e == Errnos.ENOTCONN) {
-            return new PipeException("write", Errnos.EPIPE, "EPIPE",
-                    LibC.strerror(Errnos.EPIPE) + ": the other end closed the pipe");
-        }
-        if (e == Errnos.EMSGSIZE) {
-            return Errnos.exception("write of a " + length + "-byte message", e,
-                    "a SOCK_SEQPACKET message must fit the socket's send buffer; raise it with "
-                            + "PipeOptions.withBufferSizes (capped by /proc/sys/net/core/wmem_max)");
-        }
-        return Errnos.exception("write", e);
     }
 
     // ---- shared --------------------------------------------------------------------------------
