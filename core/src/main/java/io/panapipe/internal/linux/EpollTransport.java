@@ -14,7 +14,7 @@ import java.lang.foreign.MemorySegment;
  * One connected AF_UNIX socket of the epoll engine. Every transfer is a non-blocking
  * {@code recv}/{@code send} on the calling thread that takes the caller's segment as its argument,
  * so the data moves inside that downcall and the kernel never holds the caller's memory afterwards
- * (DESIGN rule 12). On {@code EAGAIN} a read may spin briefly ({@link SpinPolicy}), then waits for
+ * (DESIGN rule 12). On {@code EAGAIN} a read or write may spin briefly ({@link SpinPolicy}), then waits for
  * readiness ({@link FdReadiness}) and tries again. A wait that ends by timeout, interrupt or close
  * has consumed nothing: the data stays queued in the socket and the pipe stays usable.
  *
@@ -37,7 +37,9 @@ final class EpollTransport implements Transport {
     private final SeqpacketReceiver messages;
 
     /** Whether a read spins before it parks (guarded by PipeChannel's read lock). */
-    private final SpinPolicy.Reader spin;
+    private final SpinPolicy.Spinner readSpin;
+    /** Whether a write into a full socket spins before it parks (guarded by PipeChannel's write lock). */
+    private final SpinPolicy.Spinner writeSpin;
 
     private volatile long peerPid = -1;
     private boolean released;
@@ -54,7 +56,8 @@ final class EpollTransport implements Transport {
             this.writeErrno = block.asSlice(LibC.ERRNO_SLOT, LibC.ERRNO_SIZE);
             this.messages = mode == PipeMode.MESSAGE ? new SeqpacketReceiver(fd, readErrno, arena) : null;
             this.readiness = new FdReadiness(engine.pollers, fd, arena, block.asSlice(2 * LibC.ERRNO_SLOT), readErrno, writeErrno);
-            this.spin = engine.pollers.spin.reader(gate);
+            this.readSpin = engine.pollers.spin.spinner(gate);
+            this.writeSpin = engine.pollers.spin.spinner(gate);
         } catch (RuntimeException e) {
             arena.close();
             throw e;
@@ -86,7 +89,7 @@ final class EpollTransport implements Transport {
                 int ticket = FdReadiness.ticket(readiness.reader);
                 long n = LibC.recv(readErrno, fd, target, length, flags);
                 if (n >= 0) {
-                    spin.gotData();
+                    readSpin.succeeded();
                     if (mode == PipeMode.MESSAGE) {
                         return messages.deliver(n, buf, offset, length);
                     }
@@ -94,10 +97,10 @@ final class EpollTransport implements Transport {
                 }
                 int e = LibC.errno(readErrno);
                 if (e == Errnos.EAGAIN) {
-                    if (spin.retry()) {
+                    if (readSpin.retry()) {
                         continue;
                     }
-                    spin.parking();
+                    readSpin.parking();
                     long left = timeoutNanos < 0 ? Operation.NO_TIMEOUT : Math.max(0, deadline - System.nanoTime());
                     int outcome = readiness.await(FdReadiness.READ, ticket, left, gate);
                     if (outcome != FdReadiness.READY) {
@@ -110,7 +113,7 @@ final class EpollTransport implements Transport {
                 }
             }
         } finally {
-            spin.endCall();
+            readSpin.endCall();
         }
     }
 
@@ -125,22 +128,33 @@ final class EpollTransport implements Transport {
     public int write(MemorySegment buf, long offset, int length, long timeoutNanos) throws IOException {
         MemorySegment source = view(buf, offset, length);
         long deadline = timeoutNanos >= 0 ? System.nanoTime() + timeoutNanos : 0;
-        for (;;) {
-            int ticket = FdReadiness.ticket(readiness.writer);
-            long n = LibC.send(writeErrno, fd, source, length, MSG_DONTWAIT | MSG_NOSIGNAL);
-            if (n >= 0) {
-                return (int) n;
-            }
-            int e = LibC.errno(writeErrno);
-            if (e == Errnos.EAGAIN) {
-                long left = timeoutNanos < 0 ? Operation.NO_TIMEOUT : Math.max(0, deadline - System.nanoTime());
-                int outcome = readiness.await(FdReadiness.WRITE, ticket, left, gate);
-                if (outcome != FdReadiness.READY) {
-                    throw Operation.failure(outcome, "write");
+        try {
+            for (;;) {
+                int ticket = FdReadiness.ticket(readiness.writer);
+                long n = LibC.send(writeErrno, fd, source, length, MSG_DONTWAIT | MSG_NOSIGNAL);
+                if (n >= 0) {
+                    writeSpin.succeeded();
+                    return (int) n;
                 }
-            } else if (e != Errnos.EINTR) {
-                throw UnixSockets.writeFailure(e, length);
+                int e = LibC.errno(writeErrno);
+                if (e == Errnos.EAGAIN) {
+                    // A full socket: when the reader drains it on another core, room comes
+                    // within microseconds, so the same policy as a read decides whether to spin.
+                    if (writeSpin.retry()) {
+                        continue;
+                    }
+                    writeSpin.parking();
+                    long left = timeoutNanos < 0 ? Operation.NO_TIMEOUT : Math.max(0, deadline - System.nanoTime());
+                    int outcome = readiness.await(FdReadiness.WRITE, ticket, left, gate);
+                    if (outcome != FdReadiness.READY) {
+                        throw Operation.failure(outcome, "write");
+                    }
+                } else if (e != Errnos.EINTR) {
+                    throw UnixSockets.writeFailure(e, length);
+                }
             }
+        } finally {
+            writeSpin.endCall();
         }
     }
 

@@ -5,11 +5,12 @@ import io.panapipe.internal.completion.IoGate;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * When a reader that found no data may retry its non-blocking {@code recv} for a few microseconds
- * before it parks (DESIGN rule 13: spin only where it pays).
+ * When a reader that found no data, or a writer that found no room, may retry its non-blocking
+ * {@code recv}/{@code send} for a few microseconds before it parks (spin only where it pays).
  *
- * <p>A park costs wake-ups (a poller's, then the reader's) that dominate a request/response round
- * trip between two idle cores; a short spin catches a reply that comes back within it. But a
+ * <p>A park costs wake-ups (a poller's, then the waiter's) that dominate a request/response round
+ * trip between two idle cores; a short spin catches a reply that comes back within it, or, for a
+ * writer streaming into a full socket, the room the reader on the other core is making. But a
  * spinning thread holds a core, and a spinning virtual thread holds the carrier that the very
  * thread it waits for may need. So a read spins only if all of these hold:
  * <ul>
@@ -19,11 +20,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       Under load there are always more woken threads than cores, so spinning switches itself
  *       off; in a ping-pong between two threads on two cores, both may spin, as busy-polling C
  *       does;</li>
- *   <li>spinning has recently paid off on this connection: each connection keeps a small credit,
- *       raised when data came during a spin and cut when a spin ran out; at zero the connection
- *       stops spinning and only re-probes every {@value #PROBE_INTERVAL}th wait.</li>
+ *   <li>spinning has recently paid off in this direction of this connection: each keeps a small
+ *       credit, raised when the syscall succeeded during a spin and cut when a spin ran out; at
+ *       zero it stops spinning and only re-probes every {@value #PROBE_INTERVAL}th wait.</li>
  * </ul>
- * A connection's reader keeps its state in one {@link Reader}, so nothing is allocated per call.
+ * Each direction of a connection keeps its state in one {@link Spinner}, so nothing is allocated
+ * per call.
  */
 final class SpinPolicy {
     static final int DEFAULT_SPIN_MICROS = 20;
@@ -67,9 +69,9 @@ final class SpinPolicy {
         return MAX_CREDIT / 2;
     }
 
-    /** The spin state of a new connection's reader. */
-    Reader reader(IoGate gate) {
-        return new Reader(this, gate);
+    /** The spin state of one direction (reads or writes) of a new connection. */
+    Spinner spinner(IoGate gate) {
+        return new Spinner(this, gate);
     }
 
     /**
@@ -99,7 +101,7 @@ final class SpinPolicy {
         spinners.decrementAndGet();
     }
 
-    /** The new credit after data came during a spin. */
+    /** The new credit after the syscall succeeded during a spin. */
     static int paid(int credit) {
         return Math.min(MAX_CREDIT, Math.max(credit, 0) + PAID);
     }
@@ -110,19 +112,20 @@ final class SpinPolicy {
     }
 
     /**
-     * One connection reader's spinning: its credit and the state of the current read call. Used
-     * under the pipe's read lock only. A read calls {@link #retry} on each {@code EAGAIN} (true:
-     * try the syscall again), {@link #gotData} when the syscall returned, {@link #parking} before
-     * it waits, and {@link #endCall} in a {@code finally}.
+     * The spinning of one direction of one connection: its credit and the state of the current
+     * call. Used under the pipe's read (or write) lock only. A call invokes {@link #retry} on each
+     * {@code EAGAIN} (true: try the syscall again), {@link #succeeded} when the syscall moved data
+     * (or reported end of stream), {@link #parking} before it waits, and {@link #endCall} in a
+     * {@code finally}.
      */
-    static final class Reader {
+    static final class Spinner {
         private final SpinPolicy policy;
         private final IoGate gate;
         private int credit = initialCredit();
         private int waits;
         private long spinUntil; // 0: not spinning (yet) in this call; -1: spun already
 
-        Reader(SpinPolicy policy, IoGate gate) {
+        Spinner(SpinPolicy policy, IoGate gate) {
             this.policy = policy;
             this.gate = gate;
         }
@@ -145,19 +148,19 @@ final class SpinPolicy {
             return false;
         }
 
-        /** The syscall returned data (or end of stream). */
-        void gotData() {
+        /** The syscall moved data (or reported end of stream). */
+        void succeeded() {
             if (spinUntil > 0) {
                 credit = paid(credit);
             }
         }
 
-        /** The read is about to wait (counts waits, for re-probing). */
+        /** The call is about to wait (counts waits, for re-probing). */
         void parking() {
             waits++;
         }
 
-        /** Ends the read call: gives back a spin still held. */
+        /** Ends the call: gives back a spin still held. */
         void endCall() {
             if (spinUntil > 0) {
                 policy.release();

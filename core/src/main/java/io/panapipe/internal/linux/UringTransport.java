@@ -44,7 +44,7 @@ final class UringTransport implements Transport {
     private final SeqpacketReceiver messages;
 
     /** Whether a read spins before it parks (guarded by PipeChannel's read lock). */
-    private final SpinPolicy.Reader spin;
+    private final SpinPolicy.Spinner spin;
 
     private volatile long peerPid = -1;
     private boolean released;
@@ -59,7 +59,7 @@ final class UringTransport implements Transport {
         this.messages = mode == PipeMode.MESSAGE ? new SeqpacketReceiver(fd, readErrno, arena) : null;
         this.readOp = engine.table.allocate();
         this.writeOp = engine.table.allocate();
-        this.spin = engine.spin.reader(gate);
+        this.spin = engine.spin.spinner(gate);
     }
 
     @Override
@@ -88,7 +88,7 @@ final class UringTransport implements Transport {
             for (;;) {
                 long n = LibC.recv(readErrno, fd, address, length, MSG_DONTWAIT);
                 if (n >= 0) {
-                    spin.gotData();
+                    spin.succeeded();
                     return n > 0 ? (int) n : -1; // 0: orderly shutdown by the peer
                 }
                 int e = LibC.errno(readErrno);
