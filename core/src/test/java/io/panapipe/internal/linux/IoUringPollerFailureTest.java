@@ -149,6 +149,7 @@ class IoUringPollerFailureTest {
         IoUringEngine peer = IoUringEngine.createPrivate(64, 256);
         PipeName name = freshName();
         ServerEndpoint server = engine.bind(name, PipeOptions.defaults());
+        int fds = RingTest.openFds();
         try {
             Pair a = pair(server, name, peer);
             Pair b = pair(server, name, peer);
@@ -207,6 +208,7 @@ class IoUringPollerFailureTest {
             a.close();
             b.close();
             assertEquals(1, engine.table.inUse(), "only the server's slot is left: every other slot released");
+            assertEquals(fds, RingTest.openFds(), "both ends' sockets closed");
         } finally {
             server.gate().startClose();
             server.release();
