@@ -51,4 +51,13 @@ public final class CallerMemory {
         }
         return segment.scope().equals(Arena.global().scope()) || !segment.isAccessibleBy(NOBODY);
     }
+
+    /**
+     * Whether {@code segment} is confined to a thread: only that thread can free it, so a thread
+     * lending it to the kernel must not return (and let its arena be closed) while the kernel may
+     * still hold it. Global and shared memory is not confined.
+     */
+    public static boolean isConfined(MemorySegment segment) {
+        return segment.isNative() && !segment.isAccessibleBy(NOBODY);
+    }
 }

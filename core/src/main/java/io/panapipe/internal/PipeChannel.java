@@ -321,8 +321,10 @@ public final class PipeChannel {
             try {
                 transport.release();
             } finally {
-                readStaging.free();
-                writeStaging.free();
+                if (!transport.kernelMayHoldBuffers()) {
+                    readStaging.free();
+                    writeStaging.free();
+                } // else leaked on purpose: a failed engine's kernel may still write to them
             }
         } finally {
             closeLock.unlock();

@@ -64,6 +64,15 @@ public interface Transport {
     /** Wakes the threads waiting in this transport so that they see the gate closing. */
     void wakeAll();
 
+    /**
+     * After {@link #release}: whether the kernel may still hold a buffer of this connection (a
+     * completion engine that had to abandon a request when its poller failed). The channel then
+     * deliberately leaks its staging buffers instead of freeing memory the kernel may write.
+     */
+    default boolean kernelMayHoldBuffers() {
+        return false;
+    }
+
     /** Closes the handle and frees native memory; called once, after the gate is idle. */
     void release() throws IOException;
 }

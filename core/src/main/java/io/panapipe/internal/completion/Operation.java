@@ -3,6 +3,7 @@ package io.panapipe.internal.completion;
 import io.panapipe.PipeTimeoutException;
 
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.ClosedByInterruptException;
 import java.util.concurrent.locks.LockSupport;
@@ -34,6 +35,9 @@ public final class Operation {
     private final int id;
     private volatile boolean done = true;
     private volatile Thread waiter;
+    // The memory the submitted request points at, or null; written by the owner before the
+    // volatile write of done in arm(), read by an engine whose poller failed (see lent()).
+    private MemorySegment lent;
     // Written by the poller before the volatile write of done; read by the owner after reading done.
     private int result;
     private int flags;
@@ -47,8 +51,18 @@ public final class Operation {
         return id;
     }
 
-    /** Prepares the slot for a new submission by the current thread. */
+    /** Prepares the slot for a new submission by the current thread, recording no {@link #lent() lent} memory. */
     public void arm() {
+        arm(null);
+    }
+
+    /**
+     * Prepares the slot for a new submission by the current thread whose request points at
+     * {@code lent} (the buffer of a read or write), so that an engine whose poller failed can tell
+     * whether the memory the kernel may still hold could be freed once the owner returns.
+     */
+    public void arm(MemorySegment lent) {
+        this.lent = lent;
         waiter = Thread.currentThread();
         result = 0;
         flags = 0;
@@ -84,6 +98,11 @@ public final class Operation {
         this.result = result;
         this.flags = flags;
         done = true;
+    }
+
+    /** The memory the last submission lends the kernel ({@link #arm(MemorySegment)}), or {@code null}. Read after {@link #isDone()}. */
+    public MemorySegment lent() {
+        return lent;
     }
 
     /** Whether the completion has arrived. */

@@ -2,6 +2,7 @@ package io.panapipe.internal.completion;
 
 import java.util.Arrays;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 
 /**
  * Maps the small integer the kernel hands back ({@code user_data}, or the id stored beside an
@@ -65,6 +66,25 @@ public final class OperationTable {
     public Operation get(long id) {
         Operation[] current = ops;
         return id >= 0 && id < current.length ? current[(int) id] : null;
+    }
+
+    /** Calls {@code action} for every registered operation (a failed poller's drain; may allocate). */
+    public void forEach(Consumer<Operation> action) {
+        for (Operation op : ops) {
+            if (op != null) {
+                action.accept(op);
+            }
+        }
+    }
+
+    /** One more than the largest id handed out so far. */
+    public int idLimit() {
+        lock.lock();
+        try {
+            return next;
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** Number of slots in use, for leak checks. */

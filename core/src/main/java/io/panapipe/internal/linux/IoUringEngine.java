@@ -26,6 +26,11 @@ import java.nio.file.Path;
  * <p>Pieces: {@link Ring} (setup and mappings), {@link SubmissionQueue}, {@link CompletionQueue},
  * {@link Poller}, {@link LibC} (errno-capturing calls), {@link UringTransport},
  * {@link UringServer}. Only the queues touch ring memory.
+ *
+ * <p>If the poller fails, the engine fails loudly and safely ({@link UringFailure}): every later
+ * call throws {@code IOException("the io_uring engine's poller failed (…)")} at once; what is in
+ * flight is cancelled and reaped before its waiters get that exception, so no buffer is freed
+ * while the kernel may still write to it.
  */
 public final class IoUringEngine extends UnixSocketEngine {
     /** Ring sizes: SQEs are handed over at once, so a small SQ suffices; the CQ holds a completion
@@ -44,6 +49,8 @@ public final class IoUringEngine extends UnixSocketEngine {
     final Ring ring;
     final SubmissionQueue sq;
     final OperationTable table;
+    /** The failed state, once the poller has died: every call checks it first. */
+    final UringFailure failure;
     final Poller poller;
     /** One canceller for every operation of this engine: no per-call lambda. */
     final Canceller canceller;
@@ -54,7 +61,8 @@ public final class IoUringEngine extends UnixSocketEngine {
         this.ring = ring;
         this.sq = ring.sq;
         this.table = new OperationTable();
-        this.poller = new Poller(ring, table, spin, pollerName);
+        this.failure = new UringFailure(table, spin);
+        this.poller = new Poller(ring, table, failure, spin, pollerName);
         this.canceller = this::cancel;
         poller.start();
     }
@@ -109,7 +117,29 @@ public final class IoUringEngine extends UnixSocketEngine {
     }
 
     private void cancel(Operation op) {
-        sq.cancel(op.id(), Poller.CANCEL_TAG);
+        sq.cancel(op.id(), Poller.CANCEL_TAG); // refused once the poller failed: its drain cancels everything
+    }
+
+    /** @throws IOException the poller failed: no call is served any more */
+    @Override
+    void checkAlive() throws IOException {
+        failure.checkAlive();
+    }
+
+    /**
+     * For a request the submission queue refused (the poller failed after {@code op} was armed):
+     * marks it completed, since the kernel never saw it, and returns the failure to throw.
+     */
+    IOException refused(Operation op) {
+        op.completeInline(-Errnos.ECANCELED, 0);
+        return failure.exception();
+    }
+
+    /** Returns {@code op}'s slot for reuse, unless the kernel may still hold its request: then it is leaked. */
+    void release(Operation op) {
+        if (!failure.isAbandoned(op)) {
+            table.release(op);
+        }
     }
 
     @Override

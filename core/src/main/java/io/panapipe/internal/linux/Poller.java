@@ -32,8 +32,14 @@ import java.lang.invoke.VarHandle;
  * complete with {@link #CANCEL_TAG} (ignored: the cancelled operation reports its own completion),
  * {@link #WAKE_TAG} is the eventfd read (re-armed each time), and {@link #STOP_TAG} begins the
  * shutdown: the eventfd read is cancelled, and the loop ends once its completion has come.
+ *
+ * <h2>Failure</h2>
+ * If the loop dies (an exception, an {@code io_uring_enter} error) the thread does not just end:
+ * it logs the cause and runs {@link UringFailure#drain}, which fails every later call at once,
+ * cancels and reaps what is in flight, and only then wakes every waiter with the failure.
+ * {@link #injectFailure} makes the loop die, for tests.
  */
-final class Poller implements Runnable, CompletionQueue.Handler, SubmissionQueue.Issuer {
+final class Poller implements Runnable, CompletionQueue.Handler, SubmissionQueue.Issuer, UringFailure.Enter {
     /** First {@code user_data} value that is not an operation id. */
     static final long RESERVED = 1L << 62;
     /** {@code user_data} of {@code IORING_OP_ASYNC_CANCEL} requests. */
@@ -67,23 +73,27 @@ final class Poller implements Runnable, CompletionQueue.Handler, SubmissionQueue
     private final Ring ring;
     private final SubmissionQueue sq;
     private final OperationTable table;
+    private final UringFailure failure;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment errno = arena.allocate(LibC.ERRNO_SIZE, LibC.ERRNO_ALIGN);
     private final Thread thread;
     /** True while the poller is in (or about to enter) its wait; see the class comment. */
     private volatile boolean sleeping;
     private volatile boolean stopping;
-    private volatile Throwable failure;
+    /** Set by {@link #injectFailure} (tests): the loop throws it at its next round. */
+    private volatile Error poison;
     // Poller thread only:
+    private boolean entered;
     private boolean stopSeen;
     private boolean wakeReadInFlight;
     private boolean wakeReadCancelled;
 
-    Poller(Ring ring, OperationTable table, SpinPolicy spin, String name) {
+    Poller(Ring ring, OperationTable table, UringFailure failure, SpinPolicy spin, String name) {
         this.spin = spin;
         this.ring = ring;
         this.sq = ring.sq;
         this.table = table;
+        this.failure = failure;
         this.thread = Thread.ofPlatform().daemon().name(name).unstarted(this);
         sq.issuer(this);
     }
@@ -98,8 +108,13 @@ final class Poller implements Runnable, CompletionQueue.Handler, SubmissionQueue
         try {
             ring.enable(errno); // with SINGLE_ISSUER, this thread becomes the ring's only issuer
             armWakeRead();
+            entered = true; // from the next io_uring_enter on, the kernel may hold requests
             boolean worked = false;
             for (;;) {
+                Error injected = poison;
+                if (injected != null) {
+                    throw injected;
+                }
                 if (cq.drain(this) != 0) {
                     worked = true;
                     continue;
@@ -136,9 +151,14 @@ final class Poller implements Runnable, CompletionQueue.Handler, SubmissionQueue
                 }
             }
         } catch (Throwable t) {
-            failure = t;
-            System.getLogger(Poller.class.getName()).log(System.Logger.Level.ERROR,
-                    "panapipe io_uring poller stopped", t);
+            sleeping = false;
+            System.getLogger(IoUringEngine.class.getName()).log(System.Logger.Level.ERROR,
+                    "panapipe io_uring poller failed; cancelling what is in flight, then failing every waiter", t);
+            try {
+                failure.drain(t, ring, this, this, entered);
+            } catch (Throwable reapFailed) {
+                failure.giveUp(reapFailed);
+            }
         } finally {
             sleeping = false;
             arena.close();
@@ -146,16 +166,17 @@ final class Poller implements Runnable, CompletionQueue.Handler, SubmissionQueue
     }
 
     private void armWakeRead() {
-        sq.read(ring.wakeFd, ring.wakeReadBuffer.address(), Long.BYTES, WAKE_TAG);
-        wakeReadInFlight = true;
+        wakeReadInFlight = sq.read(ring.wakeFd, ring.wakeReadBuffer.address(), Long.BYTES, WAKE_TAG);
     }
 
     @Override
     public void onCompletion(long userData, int res, int flags) {
         if (userData >= RESERVED) {
-            if (userData == WAKE_TAG) {
+            if (userData >= UringFailure.DRAIN_CANCEL) {
+                failure.cancelAnswered(userData - UringFailure.DRAIN_CANCEL, res);
+            } else if (userData == WAKE_TAG) {
                 wakeReadInFlight = false;
-                if (!stopSeen) {
+                if (!stopSeen && !failure.isFailed()) {
                     armWakeRead(); // goes to the kernel with the next wait
                 }
             } else if (userData == STOP_TAG) {
@@ -164,7 +185,7 @@ final class Poller implements Runnable, CompletionQueue.Handler, SubmissionQueue
             return; // CANCEL_TAG: the target's own CQE is what its waiter needs
         }
         Operation op = table.get(userData);
-        if (op != null) {
+        if (op != null && !op.isDone()) { // done already: given up on after a failure (UringFailure)
             spin.woke(); // its owner calls spin.ran() once its await returns
             op.complete(res, flags);
         }
@@ -197,17 +218,47 @@ final class Poller implements Runnable, CompletionQueue.Handler, SubmissionQueue
         Thread.yield();
     }
 
-    /** Stops the thread and waits for it (tests; the engine's poller lives as long as the JVM). */
+    /**
+     * After a {@link UringFailure} drain: one round that submits {@code toSubmit} SQEs and runs
+     * the ring's completion work without waiting ({@code min_complete=0}). Poller thread only.
+     *
+     * @throws IllegalStateException {@code io_uring_enter} failed with other than a passing error
+     */
+    @Override
+    public void submitAndReap(int toSubmit) {
+        int r = LibC.ioUringEnter(errno, ring.fd, toSubmit, 0, GETEVENTS);
+        if (r < 0) {
+            int e = LibC.errno(errno);
+            if (e != Errnos.EINTR && e != Errnos.EAGAIN && e != Errnos.EBUSY) {
+                throw new IllegalStateException("io_uring_enter(GETEVENTS) failed while draining: " + Errnos.describe(e));
+            }
+        }
+    }
+
+    /**
+     * Stops the thread and waits for it (tests; the engine's poller lives as long as the JVM).
+     * After a failure the thread ends once its drain is done.
+     */
     void stop() throws InterruptedException {
         if (!stopping) {
             stopping = true;
-            ring.sq.nop(STOP_TAG);
+            ring.sq.nop(STOP_TAG); // refused after a failure: the drain ends the thread
         }
         thread.join();
     }
 
+    /**
+     * Makes the poller's loop die with {@code error} at its next round, as a bug or an
+     * {@code io_uring_enter} error would: for tests of the failure path ({@link UringFailure}).
+     */
+    void injectFailure(Error error) {
+        poison = error;
+        ring.wakePoller();
+    }
+
+    /** Why the poller failed, or {@code null}. */
     Throwable failure() {
-        return failure;
+        return failure.cause();
     }
 
     Thread thread() {

@@ -18,6 +18,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * the issuer's "sleeping" flag is read: DESIGN rule 10 plus the Dekker handshake in
  * {@link Poller}); then the issuer is told, which wakes it only if it is (about to be) blocked. No
  * caller thread makes a blocking call, or any {@code io_uring_enter} at all (DESIGN rule 8).
+ *
+ * <p>Once the poller has failed the queue is {@link #shut}: every later request is refused
+ * ({@code false}), so that nothing reaches the kernel that nobody would reap; only the failure's
+ * own cancels ({@link #cancelAfterShut}) still go in.
  */
 final class SubmissionQueue {
     private static final VarHandle INT = ValueLayout.JAVA_INT.varHandle();
@@ -59,6 +63,7 @@ final class SubmissionQueue {
 
     private final ReentrantLock ringLock = new ReentrantLock();
     private int tail; // guarded by ringLock; the published tail
+    private boolean shut; // guarded by ringLock
     private Issuer issuer;
 
     SubmissionQueue(int ringFd, MemorySegment ring, MemorySegment sqes, int headOffset, int tailOffset,
@@ -91,40 +96,68 @@ final class SubmissionQueue {
     }
 
     /** {@code IORING_OP_READ} of {@code length} bytes into {@code address} (the poller's eventfd read). */
-    void read(int fd, long address, int length, long userData) {
-        submit(OP_READ, fd, address, length, 0L, 0, userData);
+    boolean read(int fd, long address, int length, long userData) {
+        return submit(OP_READ, fd, address, length, 0L, 0, userData);
     }
 
     /** {@code IORING_OP_RECV}: receive up to {@code length} bytes at {@code address}. */
-    void recv(int fd, long address, int length, int msgFlags, long userData) {
-        submit(OP_RECV, fd, address, length, 0L, msgFlags, userData);
+    boolean recv(int fd, long address, int length, int msgFlags, long userData) {
+        return submit(OP_RECV, fd, address, length, 0L, msgFlags, userData);
     }
 
     /** {@code IORING_OP_SEND}: send {@code length} bytes at {@code address}. */
-    void send(int fd, long address, int length, int msgFlags, long userData) {
-        submit(OP_SEND, fd, address, length, 0L, msgFlags, userData);
+    boolean send(int fd, long address, int length, int msgFlags, long userData) {
+        return submit(OP_SEND, fd, address, length, 0L, msgFlags, userData);
     }
 
     /** {@code IORING_OP_ACCEPT} without a peer address; {@code flags} as for {@code accept4}. */
-    void accept(int fd, int flags, long userData) {
-        submit(OP_ACCEPT, fd, 0L, 0, 0L, flags, userData);
+    boolean accept(int fd, int flags, long userData) {
+        return submit(OP_ACCEPT, fd, 0L, 0, 0L, flags, userData);
     }
 
     /** {@code IORING_OP_ASYNC_CANCEL} of the request whose user_data is {@code target}. */
-    void cancel(long target, long userData) {
-        submit(OP_ASYNC_CANCEL, -1, target, 0, 0L, 0, userData);
+    boolean cancel(long target, long userData) {
+        return submit(OP_ASYNC_CANCEL, -1, target, 0, 0L, 0, userData);
+    }
+
+    /** {@code IORING_OP_ASYNC_CANCEL} of {@code target} even after {@link #shut} (the failed poller's drain). */
+    void cancelAfterShut(long target, long userData) {
+        submit(OP_ASYNC_CANCEL, -1, target, 0, 0L, 0, userData, true);
+    }
+
+    /**
+     * Refuses every later request but {@link #cancelAfterShut}: the poller failed. A request
+     * published before this call is in the ring, and the failed poller hands it to the kernel
+     * (and cancels it); one that comes after never reaches the kernel.
+     */
+    void shut() {
+        ringLock.lock();
+        try {
+            shut = true;
+        } finally {
+            ringLock.unlock();
+        }
     }
 
     /** {@code IORING_OP_NOP}: a completion carrying {@code userData} (used to stop the poller). */
-    void nop(long userData) {
-        submit(OP_NOP, -1, 0L, 0, 0L, 0, userData);
+    boolean nop(long userData) {
+        return submit(OP_NOP, -1, 0L, 0, 0L, 0, userData);
     }
 
-    private void submit(byte opcode, int fd, long addr, int len, long off, int opFlags, long userData) {
+    private boolean submit(byte opcode, int fd, long addr, int len, long off, int opFlags, long userData) {
+        return submit(opcode, fd, addr, len, off, opFlags, userData, false);
+    }
+
+    /** Writes and publishes one SQE; {@code false} if the queue is shut and this is not the drain's. */
+    private boolean submit(byte opcode, int fd, long addr, int len, long off, int opFlags, long userData,
+                           boolean evenIfShut) {
         for (;;) {
             boolean published = false;
             ringLock.lock();
             try {
+                if (shut && !evenIfShut) {
+                    return false;
+                }
                 int head = (int) INT.getAcquire(ring, headOffset);
                 if (tail - head != entries) {
                     long sqe = (long) (tail & mask) * SQE_SIZE;
@@ -151,7 +184,7 @@ final class SubmissionQueue {
             }
             if (published) {
                 issuer.published();
-                return;
+                return true;
             }
             issuer.full();
         }

@@ -23,8 +23,13 @@ abstract class UnixSocketEngine implements Engine {
     /** Wraps a connected socket in this engine's transport. */
     abstract Transport newTransport(int fd, PipeOptions options);
 
+    /** Throws if this engine can serve no more I/O (its poller failed); checked before bind and connect. */
+    void checkAlive() throws IOException {
+    }
+
     @Override
     public final ServerEndpoint bind(PipeName name, PipeOptions options) throws IOException {
+        checkAlive();
         UnixEndpoints.Listening l = UnixEndpoints.bind(name, options);
         try {
             return newServer(l.fd(), l.path(), options);
@@ -36,6 +41,7 @@ abstract class UnixSocketEngine implements Engine {
 
     @Override
     public final Transport connect(PipeName name, PipeOptions options) throws IOException {
+        checkAlive();
         int fd = UnixEndpoints.connect(name, options);
         try {
             return newTransport(fd, options);

@@ -15,7 +15,8 @@ import java.nio.file.Path;
  * A listening AF_UNIX socket. {@code accept4(SOCK_NONBLOCK | SOCK_CLOEXEC)} on the calling
  * thread first; on {@code EAGAIN} an {@code IORING_OP_ACCEPT} with the same flags. Admission
  * (the peer's uid, socket options) is {@link UnixEndpoints#admit}; out of descriptors, the accept
- * backs off ({@link UnixEndpoints#acceptFailed}).
+ * backs off ({@link UnixEndpoints#acceptFailed}). Once the engine's poller has failed, every
+ * accept throws its {@code IOException} ({@link UringFailure}).
  */
 final class UringServer implements ServerEndpoint {
     private final IoUringEngine engine;
@@ -47,13 +48,16 @@ final class UringServer implements ServerEndpoint {
 
     @Override
     public Transport accept(long timeoutNanos) throws IOException {
+        engine.checkAlive();
         long deadline = System.nanoTime() + timeoutNanos;
         for (;;) {
             int client = LibC.accept4(errno, fd, UnixSockets.NONBLOCK_CLOEXEC);
             int e = client < 0 ? LibC.errno(errno) : 0;
             if (client < 0 && e == Errnos.EAGAIN) {
                 acceptOp.arm();
-                engine.sq.accept(fd, UnixSockets.NONBLOCK_CLOEXEC, acceptOp.id());
+                if (!engine.sq.accept(fd, UnixSockets.NONBLOCK_CLOEXEC, acceptOp.id())) {
+                    throw engine.refused(acceptOp);
+                }
                 long left = timeoutNanos < 0 ? Operation.NO_TIMEOUT : Math.max(0, deadline - System.nanoTime());
                 int outcome;
                 try {
@@ -66,6 +70,7 @@ final class UringServer implements ServerEndpoint {
                     UnixSockets.closeQuietly(errno, res); // a client that raced with close: not handed out
                 }
                 if (res == -Errnos.ECANCELED || res == -Errnos.EINTR) {
+                    engine.checkAlive(); // cancelled by the failed poller's drain
                     if (outcome == Operation.COMPLETED) {
                         continue; // cancelled by the kernel, not by us (the submitting thread exited)
                     }
@@ -122,7 +127,7 @@ final class UringServer implements ServerEndpoint {
         try {
             UnixEndpoints.closeListening(errno, fd, path); // the file only if still ours, then the name's lock
         } finally {
-            engine.table.release(acceptOp);
+            engine.release(acceptOp); // leaked if abandoned to the kernel (it lends no memory)
             scratch.close();
         }
     }

@@ -21,6 +21,11 @@ import java.util.Objects;
  * <p>MESSAGE mode ({@code SOCK_SEQPACKET}) peeks at the next message and lets
  * {@link SeqpacketReceiver} finish the read; waiting for a message is an {@code IORING_OP_RECV}
  * with the same peek flags, so a cancelled wait has consumed nothing.
+ *
+ * <p>Once the engine's poller has failed ({@link UringFailure}) every call throws its
+ * {@code IOException} at once, and a wait the failure cancelled throws it too. If the kernel
+ * kept a request of this connection after the failure, {@link #release} leaks its slot and
+ * {@link #kernelMayHoldBuffers} tells the channel to leak its staging buffers.
  */
 final class UringTransport implements Transport {
     private static final int MSG_DONTWAIT = Linux.MSG_DONTWAIT();
@@ -76,13 +81,14 @@ final class UringTransport implements Transport {
 
     @Override
     public int read(MemorySegment buf, long offset, int length, long timeoutNanos) throws IOException {
+        engine.checkAlive();
         long address = addressOf(buf, offset, length);
         return mode == PipeMode.MESSAGE
                 ? readMessage(buf, offset, address, length, timeoutNanos)
-                : readBytes(address, length, timeoutNanos);
+                : readBytes(buf, address, length, timeoutNanos);
     }
 
-    private int readBytes(long address, int length, long timeoutNanos) throws IOException {
+    private int readBytes(MemorySegment buf, long address, int length, long timeoutNanos) throws IOException {
         long deadline = System.nanoTime() + timeoutNanos;
         try {
             for (;;) {
@@ -97,11 +103,14 @@ final class UringTransport implements Transport {
                         continue;
                     }
                     spin.parking();
-                    readOp.arm();
-                    sq.recv(fd, address, length, 0, readOp.id());
+                    readOp.arm(buf);
+                    if (!sq.recv(fd, address, length, 0, readOp.id())) {
+                        throw engine.refused(readOp);
+                    }
                     int outcome = await(readOp, remaining(deadline, timeoutNanos));
                     int res = readOp.result();
                     if (isCancelled(res)) {
+                        engine.checkAlive(); // cancelled by the failed poller's drain
                         if (outcome == Operation.COMPLETED) {
                             continue; // not ours: e.g. the submitting carrier thread exited; try again
                         }
@@ -153,14 +162,17 @@ final class UringTransport implements Transport {
             if (n < 0) {
                 int e = LibC.errno(readErrno);
                 if (e == Errnos.EAGAIN) {
-                    readOp.arm();
-                    sq.recv(fd, address, length, PEEK_FLAGS, readOp.id());
+                    readOp.arm(buf);
+                    if (!sq.recv(fd, address, length, PEEK_FLAGS, readOp.id())) {
+                        throw engine.refused(readOp);
+                    }
                     int outcome = await(readOp, remaining(deadline, timeoutNanos));
                     int res = readOp.result();
                     if (outcome == Operation.CLOSED || outcome == Operation.INTERRUPTED) {
                         throw Operation.failure(outcome, "read");
                     }
                     if (isCancelled(res)) {
+                        engine.checkAlive(); // cancelled by the failed poller's drain
                         if (outcome == Operation.COMPLETED) {
                             continue;
                         }
@@ -195,6 +207,7 @@ final class UringTransport implements Transport {
 
     @Override
     public int write(MemorySegment buf, long offset, int length, long timeoutNanos) throws IOException {
+        engine.checkAlive();
         long address = addressOf(buf, offset, length);
         long deadline = System.nanoTime() + timeoutNanos;
         for (;;) {
@@ -204,11 +217,14 @@ final class UringTransport implements Transport {
             }
             int e = LibC.errno(writeErrno);
             if (e == Errnos.EAGAIN) {
-                writeOp.arm();
-                sq.send(fd, address, length, MSG_NOSIGNAL, writeOp.id());
+                writeOp.arm(buf);
+                if (!sq.send(fd, address, length, MSG_NOSIGNAL, writeOp.id())) {
+                    throw engine.refused(writeOp);
+                }
                 int outcome = await(writeOp, remaining(deadline, timeoutNanos));
                 int res = writeOp.result();
                 if (isCancelled(res)) {
+                    engine.checkAlive(); // cancelled by the failed poller's drain
                     if (outcome == Operation.COMPLETED) {
                         continue;
                     }
@@ -271,6 +287,12 @@ final class UringTransport implements Transport {
         writeOp.wakeWaiter();
     }
 
+    /** Whether a request of this connection was abandoned to the kernel after the poller failed. */
+    @Override
+    public boolean kernelMayHoldBuffers() {
+        return engine.failure.isAbandoned(readOp) || engine.failure.isAbandoned(writeOp);
+    }
+
     @Override
     public void release() throws IOException {
         if (released) {
@@ -278,10 +300,10 @@ final class UringTransport implements Transport {
         }
         released = true;
         try {
-            UnixSockets.closeQuietly(readErrno, fd);
+            UnixSockets.closeQuietly(readErrno, fd); // the kernel keeps its own reference for a request it still holds
         } finally {
-            engine.table.release(readOp);
-            engine.table.release(writeOp);
+            engine.release(readOp);
+            engine.release(writeOp);
             if (messages != null) {
                 messages.free();
             }
