@@ -107,7 +107,7 @@ public final class Main {
             l.add(Case.of(Kind.C_STREAM, Peers.C, size, ""));
         }
         for (int n : new int[] {10, 100, 1000, 10000}) for (String p : Peers.javaPeers()) l.add(Case.of(Kind.MANY, p, n, ""));
-        for (String p : Peers.javaPeers()) l.add(Case.of(Kind.IDLE, p, 1000, ""));
+        for (int n : new int[] {1000, 10000}) for (String p : Peers.javaPeers()) l.add(Case.of(Kind.IDLE, p, n, ""));
         return l;
     }
 
@@ -468,7 +468,8 @@ public final class Main {
 
     // ---- harness cases, each in its own JVM ----
 
-    private static List<String> childJava(String mainClass, String peer) {
+    /** The command of a harness child JVM: this JVM's java, {@link #jvmArgs} (the run's {@code -D}s, the peer's engine), this class path. */
+    static List<String> childJava(String mainClass, String peer) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(List.of(jvmArgs(peer)));
@@ -557,30 +558,131 @@ public final class Main {
         f.put("cpuUsPerReq", String.format(Locale.ROOT, "%.2f", (client + server) / requests));
     }
 
-    private static Map<String, Object> idle(Case k, Settings s, PrintStream log) throws Exception {
-        List<String> cmd = childJava(IdleHarness.class.getName(), k.peer);
-        cmd.addAll(List.of(k.peer, Integer.toString(k.size), Double.toString(s.idleSeconds), Double.toString(s.wakeTimeout)));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    /**
+     * idle/N: a server JVM and a client JVM ({@link IdleHarness}), N idle connections between them, a
+     * virtual-thread reader blocked on the server's end of each. Each process's CPU time over the idle
+     * window is sampled from here; resident memory per connection is each process's own growth ÷ N.
+     */
+    static Map<String, Object> idle(Case k, Settings s, PrintStream log) throws Exception {
+        Path dir = Files.createTempDirectory("ppb-idle");
+        Path sock = dir.resolve("s.sock");
+        int rounds = IdleHarness.ROUNDS;
+        long wakeSeconds = (long) Math.ceil(rounds * (s.wakeTimeout + 0.2)) + 10;
+        long life = 20 + IdleHarness.CONNECT_PHASE_SECONDS + 30 + (long) Math.ceil(s.idleSeconds) + wakeSeconds + 30;
+        List<String> args = List.of(k.peer, sock.toString(), Integer.toString(k.size), Long.toString(life));
+        ChildJvm server = null;
+        ChildJvm client = null;
         try {
-            StringBuilder plog = new StringBuilder();
-            long limit = (long) (60 + s.idleSeconds + 5 * (s.wakeTimeout + 0.2));
-            String line = ManyConnections.awaitLine(p, "RESULT", System.nanoTime() + TimeUnit.SECONDS.toNanos(limit), plog);
-            log.println("==== " + k.id() + " ====\n" + plog);
-            if (line == null) return unavailable(k, "did not report within " + limit + " s");
-            Map<String, String> f = fields(line);
-            if (f.containsKey("error")) return unavailable(k, f.get("error"));
+            List<String> sc = childJava(IdleHarness.class.getName(), k.peer);
+            sc.add("server");
+            sc.addAll(args);
+            server = ChildJvm.start("server", sc);
+            String ready = server.await("READY", deadline(20));
+            if (ready == null || ready.startsWith(ChildJvm.ERROR)) return unavailable(k, failure(server, ready, "did not start"));
+            List<String> cc = childJava(IdleHarness.class.getName(), k.peer);
+            cc.add("client");
+            cc.addAll(args);
+            client = ChildJvm.start("client", cc);
+            String cs = client.await("SETTLED", deadline(20 + IdleHarness.CONNECT_PHASE_SECONDS + IdleHarness.SETTLE_SECONDS + 10));
+            if (cs == null || cs.startsWith(ChildJvm.ERROR)) return unavailable(k, failure(client, cs, "did not connect and settle"));
+            Map<String, String> c = fields(cs.substring("SETTLED".length()));
+            server.send("SETTLE " + c.get("connected"));
+            String ss = server.await("SETTLED", deadline(IdleHarness.SETTLE_SECONDS + 10));
+            if (ss == null || ss.startsWith(ChildJvm.ERROR)) return unavailable(k, failure(server, ss, "did not settle"));
+            Map<String, String> sv = fields(ss.substring("SETTLED".length()));
+
+            long sCpu0 = server.cpuNanos();
+            long cCpu0 = client.cpuNanos();
+            long w0 = System.nanoTime();
+            Thread.sleep((long) (s.idleSeconds * 1000));
+            long sCpu1 = server.cpuNanos();
+            long cCpu1 = client.cpuNanos();
+            long w1 = System.nanoTime();
+
+            client.send("WAKE " + rounds + " " + s.wakeTimeout);
+            String wl = client.await("WOKE", deadline(wakeSeconds));
+            if (wl == null || wl.startsWith(ChildJvm.ERROR)) return unavailable(k, failure(client, wl, "did not finish the wake-up check"));
+            Map<String, String> wf = fields(wl.substring("WOKE".length()));
+            server.send("REPORT");
+            String rl = server.await("REPORT", deadline(10));
+            Map<String, String> rf = rl == null || rl.startsWith(ChildJvm.ERROR) ? Map.of() : fields(rl.substring("REPORT".length()));
+
+            int n = k.size;
+            Map<String, String> f = new LinkedHashMap<>();
+            f.put("n", Integer.toString(n));
+            f.put("connected", c.get("connected"));
+            f.put("accepted", sv.get("accepted"));
+            f.put("readersStarted", sv.get("readersStarted"));
+            f.put("carriers", sv.get("carriers"));
+            f.put("idleSeconds", String.format(Locale.ROOT, "%.2f", (w1 - w0) / 1e9));
+            String serverPct = cpuPct(sCpu0, sCpu1, w1 - w0);
+            f.put("cpuPct", serverPct);
+            f.put("serverCpuPct", serverPct);
+            f.put("clientCpuPct", cpuPct(cCpu0, cCpu1, w1 - w0));
+            f.put("woke", wf.get("woke"));
+            f.put("wakes", wf.get("wakes"));
+            f.put("wakeMedianUs", wf.get("wakeMedianUs"));
+            f.put("wakeMaxUs", wf.get("wakeMaxUs"));
+            f.put("serverEchoes", rf.getOrDefault("echoed", "?"));
+            long sRss = perConnection(sv, n);
+            long cRss = perConnection(c, n);
+            f.put("serverRssPerConnBytes", Long.toString(sRss));
+            f.put("clientRssPerConnBytes", Long.toString(cRss));
+            f.put("rssPerConnBytes", Long.toString(sRss < 0 || cRss < 0 ? -1 : sRss + cRss));
+            f.put("serverFds", sv.get("fds"));
+            f.put("clientFds", c.get("fds"));
             List<String> notes = new ArrayList<>();
-            if (!f.getOrDefault("note", "").isEmpty()) notes.add(f.get("note").replace('_', ' '));
-            if (!f.get("readersStarted").equals(f.get("n"))) {
-                notes.add("only " + f.get("readersStarted") + " of " + f.get("n") + " readers got to run");
+            if (!wf.getOrDefault("note", "").isEmpty()) notes.add(wf.get("note").replace('_', ' '));
+            if (!c.get("connected").equals(Integer.toString(n))) {
+                notes.add("only " + c.get("connected") + " of " + n + " connected within " + IdleHarness.CONNECT_PHASE_SECONDS + " s");
+            }
+            if (!"0".equals(c.get("connectErrors"))) notes.add(c.get("connectErrors") + " connect retries");
+            if (!sv.get("accepted").equals(c.get("connected"))) {
+                notes.add("the server accepted " + sv.get("accepted") + " of " + c.get("connected"));
+            }
+            if (!sv.get("readersStarted").equals(sv.get("accepted"))) {
+                notes.add("only " + sv.get("readersStarted") + " of " + sv.get("accepted") + " readers got to run");
             }
             f.put("note", String.join("; ", notes));
-            return harnessEntry(k, Json.num(f.get("cpuPct")), "% of one core", f);
+            return harnessEntry(k, Json.num(serverPct), "% of one core", f);
         } finally {
-            if (!p.waitFor(5, TimeUnit.SECONDS)) {
-                p.descendants().forEach(ProcessHandle::destroyForcibly);
-                p.destroyForcibly();
+            StringBuilder b = new StringBuilder("==== " + k.id() + " ====\n");
+            for (ChildJvm p : new ChildJvm[] {client, server}) {
+                if (p == null) continue;
+                p.close();
+                b.append(p.log());
             }
+            log.println(b);
+            Link.deleteTree(dir);
+        }
+    }
+
+    private static long deadline(long seconds) {
+        return System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+    }
+
+    /** Why a harness child gave no answer: its ERROR line, or what it did not do (its last line beside). */
+    private static String failure(ChildJvm p, String line, String didNot) {
+        if (line != null) return p.name + ": " + line.substring(ChildJvm.ERROR.length()).trim();
+        String[] lines = p.log().split("\n");
+        return p.name + " " + didNot + " in time" + (lines.length == 0 || lines[lines.length - 1].isEmpty() ? ""
+                : " (last output: " + oneLine(lines[lines.length - 1]) + ")");
+    }
+
+    /** CPU time between two samples as % of one core over {@code wallNanos}, or NaN if the OS gave none. */
+    static String cpuPct(long cpu0, long cpu1, long wallNanos) {
+        if (cpu0 < 0 || cpu1 < cpu0 || wallNanos <= 0) return "NaN";
+        return String.format(Locale.ROOT, "%.2f", 100.0 * (cpu1 - cpu0) / wallNanos);
+    }
+
+    /** A harness process's resident-set growth from {@code rss0} to {@code rss1}, ÷ n; -1 if unknown. */
+    static long perConnection(Map<String, String> f, int n) {
+        try {
+            long rss0 = Long.parseLong(f.get("rss0"));
+            long rss1 = Long.parseLong(f.get("rss1"));
+            return rss0 < 0 || rss1 < 0 || n <= 0 ? -1 : (rss1 - rss0) / n;
+        } catch (RuntimeException e) {
+            return -1;
         }
     }
 
@@ -638,7 +740,12 @@ public final class Main {
         if (e.get("fields") instanceof Map<?, ?> f) {
             if (f.containsKey("cpuUsPerReq")) b.append(", CPU ").append(f.get("cpuUsPerReq")).append(" µs/req");
             if (f.containsKey("p99us")) b.append(", p50 ").append(f.get("p50us")).append(" µs, p99 ").append(f.get("p99us")).append(" µs");
+            if (f.containsKey("clientCpuPct")) b.append(" (server), client ").append(f.get("clientCpuPct")).append(" %");
             if (f.containsKey("woke")) b.append(", woke ").append(f.get("wakes")).append(", wake median ").append(f.get("wakeMedianUs")).append(" µs");
+            if (f.containsKey("serverRssPerConnBytes")) {
+                b.append(", RSS/conn server ").append(Report.bytes(String.valueOf(f.get("serverRssPerConnBytes"))))
+                        .append(" + client ").append(Report.bytes(String.valueOf(f.get("clientRssPerConnBytes"))));
+            }
             if (f.get("note") != null && !String.valueOf(f.get("note")).isEmpty()) b.append(" [").append(f.get("note")).append(']');
         }
         return b.toString();

@@ -281,19 +281,30 @@ public final class Report {
         List<Row> idle = rows.stream().filter(r -> r.kind.equals(IDLE)).sorted(
                 Comparator.comparingInt(Row::size).thenComparingInt(Report::peerOrder)).toList();
         if (!idle.isEmpty()) {
-            b.append("## Idle connections (virtual-thread readers blocked in read) and wake-up of one more reader\n\n");
-            b.append("| peer | idle readers | carriers | CPU while idle (% of one core) | active reader woke? | wake µs (median / max) "
-                    + "| RSS per connection (both ends, heap included) | note |\n");
+            b.append("## Idle connections (a virtual-thread reader blocked in read on each) and wake-up of idle readers\n\n");
+            boolean twoJvms = idle.stream().anyMatch(r -> r.fields.containsKey("clientCpuPct"));
+            b.append(twoJvms ? "Server and client are two JVMs: the readers are the server's, CPU and resident memory are each "
+                    + "process's own, and a wake is a round trip from the client (one byte on an idle connection; its reader "
+                    + "wakes and echoes it).\n\n"
+                    : "One JVM held both ends (results before 2026-12-03): one more reader on a new connection was woken.\n\n");
+            b.append("| peer | idle connections | carriers | CPU while idle, server / client (% of one core) | idle readers woke? "
+                    + "| wake µs (median / max) | RSS per connection, server + client (heap included) | note |\n");
             b.append("|---|---:|---:|---:|---|---:|---:|---|\n");
             for (Row r : idle) {
                 Map<String, String> f = r.fields;
                 String woke = r.unavailable != null ? "–" : "true".equals(f.get("woke")) ? "yes"
                         : "no (" + f.getOrDefault("wakes", "?") + " wakes)";
+                String cpu = r.unavailable != null ? "–" : fmt(r.value)
+                        + (f.containsKey("clientCpuPct") ? " / " + fmt(Json.num(f.get("clientCpuPct"))) : "");
+                String rss = f.containsKey("serverRssPerConnBytes")
+                        ? bytes(f.get("serverRssPerConnBytes")) + " + " + bytes(f.get("clientRssPerConnBytes"))
+                                + " = " + bytes(f.get("rssPerConnBytes"))
+                        : bytes(f.get("rssPerConnBytes")) + (f.containsKey("rssPerConnBytes") ? " (one JVM, both ends)" : "");
                 b.append("| ").append(r.peer).append(" | ").append(r.size).append(" | ")
-                        .append(f.getOrDefault("carriers", "–")).append(" | ").append(fmt(r.value)).append(" | ")
+                        .append(f.getOrDefault("carriers", "–")).append(" | ").append(cpu).append(" | ")
                         .append(woke).append(" | ").append(fmt(Json.num(f.get("wakeMedianUs")))).append(" / ")
                         .append(fmt(Json.num(f.get("wakeMaxUs")))).append(" | ")
-                        .append(bytes(f.get("rssPerConnBytes"))).append(" | ")
+                        .append(rss).append(" | ")
                         .append(mdCell(r.unavailable != null ? r.unavailable : f.getOrDefault("note", "").replace('_', ' ')))
                         .append(" |\n");
             }
@@ -375,16 +386,18 @@ public final class Report {
             b.append('\n');
         }
         List<Row> idle = rows.stream().filter(r -> r.kind.equals(IDLE))
-                .sorted(Comparator.comparingInt(Report::peerOrder)).toList();
+                .sorted(Comparator.comparingInt(Row::size).thenComparingInt(Report::peerOrder)).toList();
         if (!idle.isEmpty()) {
-            b.append("Idle readers (virtual threads blocked in read): CPU while idle, and whether one more reader woke:\n\n");
-            b.append("| peer | idle readers | CPU (% of one core) | one more reader woke? |\n|---|---:|---:|---|\n");
+            b.append("Idle readers (virtual threads blocked in read): CPU while idle (the server JVM's; the client JVM's in brackets), and whether idle readers woke:\n\n");
+            b.append("| peer | idle readers | CPU (% of one core) | idle readers woke? |\n|---|---:|---:|---|\n");
             for (Row r : idle) {
                 String woke = r.unavailable != null ? "n/a: " + mdCell(r.unavailable) : "true".equals(r.fields.get("woke"))
                         ? "yes (median " + r.fields.getOrDefault("wakeMedianUs", "?") + " µs)"
                         : "no (" + r.fields.getOrDefault("wakes", "?") + " wakes)";
                 b.append("| ").append(r.peer).append(" | ").append(r.size).append(" | ")
-                        .append(r.available() ? fmt(r.value) : "n/a").append(" | ").append(woke).append(" |\n");
+                        .append(r.available() ? fmt(r.value) + (r.fields.containsKey("clientCpuPct")
+                                ? " (" + fmt(Json.num(r.fields.get("clientCpuPct"))) + ")" : "") : "n/a")
+                        .append(" | ").append(woke).append(" |\n");
             }
             b.append('\n');
         }

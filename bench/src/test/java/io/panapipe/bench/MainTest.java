@@ -71,6 +71,7 @@ class MainTest {
         for (String p : Peers.javaPeers()) assertTrue(ids.contains("roundtrip/64/" + p + "/virtual"), p);
         List<String> full = Main.fullCases().stream().map(Main.Case::id).toList();
         assertTrue(full.containsAll(ids), "every quick case is a --case id too");
+        for (String p : Peers.javaPeers()) assertTrue(full.contains("idle/10000/" + p), p);
     }
 
     @Test

@@ -169,6 +169,28 @@ class ReportTest {
     }
 
     @Test
+    void idleTableShowsServerAndClientJvmsAndKeepsOlderOneJvmResults() {
+        String json = """
+                [ {"benchmark": "harness.Idle", "mode": "harness", "params": {"peer": "panapipe-epoll", "connections": "10000", "threads": "virtual"},
+                   "primaryMetric": {"score": 0.33, "scoreError": "NaN", "scoreUnit": "% of one core"},
+                   "fields": {"carriers": "2", "clientCpuPct": "0.67", "woke": "true", "wakes": "5/5", "wakeMedianUs": "900.0",
+                              "wakeMaxUs": "2000.0", "serverRssPerConnBytes": "4096", "clientRssPerConnBytes": "2048",
+                              "rssPerConnBytes": "6144", "note": ""}},
+                  {"benchmark": "harness.Idle", "mode": "harness", "params": {"peer": "jdk-nio", "connections": "1000", "threads": "virtual"},
+                   "primaryMetric": {"score": 0.0, "scoreError": "NaN", "scoreUnit": "% of one core"},
+                   "fields": {"carriers": "2", "woke": "true", "wakes": "5/5", "wakeMedianUs": "400.0", "wakeMaxUs": "900.0",
+                              "rssPerConnBytes": "17000", "note": ""}} ]
+                """;
+        Report r = Report.fromJson(json);
+        String md = r.markdown("T");
+        assertTrue(md.contains("| panapipe-epoll | 10000 | 2 | 0.33 / 0.67 | yes | 900 / 2,000 | 4.0 KiB + 2.0 KiB = 6.0 KiB |"), md);
+        assertTrue(md.contains("| jdk-nio | 1000 | 2 | 0.00 | yes | 400 / 900 | 16.6 KiB (one JVM, both ends) |"), md);
+        assertTrue(md.indexOf("| jdk-nio | 1000") < md.indexOf("| panapipe-epoll | 10000"), "by size, then peer");
+        String readme = r.readmeSection("a.md", "a.svg");
+        assertTrue(readme.contains("| panapipe-epoll | 10000 | 0.33 (0.67) | yes (median 900.0 µs) |"), readme);
+    }
+
+    @Test
     void jsonRoundTrip() {
         Object v = Json.parse(Json.write(Map.of("a", List.of(1.5, "x\"y", true), "n", Double.NaN)));
         @SuppressWarnings("unchecked") Map<String, Object> m = (Map<String, Object>) v;
