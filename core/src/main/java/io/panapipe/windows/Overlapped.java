@@ -45,14 +45,21 @@ public final class Overlapped implements AutoCloseable {
     private final MemorySegment capture;
     private boolean closed;
 
-    /** An OVERLAPPED whose event starts non-signalled. */
+    /**
+     * An OVERLAPPED whose event starts non-signalled.
+     *
+     * @throws PipeException if {@code CreateEventW} fails
+     */
     public Overlapped() throws PipeException {
         this(false);
     }
 
     /**
+     * An OVERLAPPED whose event starts signalled or not.
+     *
      * @param initiallySignaled create the event signalled, as the multi-instance server sample does
      *        so that its first wait falls through to the connect
+     * @throws PipeException if {@code CreateEventW} fails
      */
     public Overlapped(boolean initiallySignaled) throws PipeException {
         try {
@@ -71,12 +78,20 @@ public final class Overlapped implements AutoCloseable {
         }
     }
 
-    /** The {@code OVERLAPPED*} to pass to the kernel. */
+    /**
+     * The {@code OVERLAPPED*} to pass to the kernel.
+     *
+     * @return the OVERLAPPED's memory ({@value #SIZE} bytes)
+     */
     public MemorySegment segment() {
         return segment;
     }
 
-    /** The manual-reset event in {@code hEvent}. */
+    /**
+     * The manual-reset event in {@code hEvent}.
+     *
+     * @return the event's {@code HANDLE}
+     */
     public MemorySegment event() {
         return event;
     }
@@ -99,12 +114,18 @@ public final class Overlapped implements AutoCloseable {
      * before it issues the request, and a request that never started is never completed, so nothing
      * writes it again. Check the call's own result first; call {@link #reset()} before reusing the
      * OVERLAPPED.
+     *
+     * @return {@code true} unless {@code Internal} is {@code STATUS_PENDING}
      */
     public boolean isComplete() {
         return _OVERLAPPED.Internal(segment) != STATUS_PENDING;
     }
 
-    /** {@code InternalHigh}: bytes the finished request transferred. */
+    /**
+     * {@code InternalHigh}: bytes the finished request transferred.
+     *
+     * @return the byte count
+     */
     public int bytesTransferred() {
         return (int) _OVERLAPPED.InternalHigh(segment);
     }
