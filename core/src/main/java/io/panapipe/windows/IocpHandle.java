@@ -90,7 +90,7 @@ public final class IocpHandle implements AutoCloseable {
      * Runs a receiving request into {@code buffer} on the read lane; returns the bytes transferred.
      *
      * <p>The kernel writes into {@code buffer} until the completion, after this method's downcalls
-     * have returned, so only memory that nobody can free meanwhile is accepted (DESIGN rule 12):
+     * have returned, so only memory that nobody can free meanwhile is accepted:
      * global memory, or memory confined to the calling thread (which is blocked here until the
      * completion). The segment is checked before the request is issued and kept reachable until
      * the completion.

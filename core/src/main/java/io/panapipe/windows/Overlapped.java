@@ -30,8 +30,9 @@ import java.lang.invoke.VarHandle;
  *
  * <p>This is the low-level pattern; it blocks the calling thread in the kernel, so use it on
  * platform threads. {@link io.panapipe.PipeServer} and {@link io.panapipe.PipeClient} do the same
- * work on an I/O completion port without blocking virtual threads. Rule 1 applies to this object
- * too: do not {@link #close()} it while a request that uses it is pending. Windows only.
+ * work on an I/O completion port without blocking virtual threads. Once a request that uses this
+ * object is pending, the kernel owns the OVERLAPPED until the request completes: do not
+ * {@link #close()} it before then. Windows only.
  */
 public final class Overlapped implements AutoCloseable {
     /** {@code sizeof(OVERLAPPED)} on Windows x64. */
@@ -133,8 +134,8 @@ public final class Overlapped implements AutoCloseable {
     /**
      * Closes the event and frees the memory. Refused while {@code Internal} says
      * {@code STATUS_PENDING}: the kernel still owns the OVERLAPPED then, and freeing it would let
-     * the kernel write into freed memory (DESIGN rules 1 and 12; the JDK's channels likewise refuse
-     * to free memory an operation holds). After a request that failed synchronously (see
+     * the kernel write into freed memory (the JDK's channels likewise refuse to free memory an
+     * operation holds). After a request that failed synchronously (see
      * {@link #isComplete()}), call {@link #reset()} first.
      *
      * @throws IllegalStateException a request using this OVERLAPPED is still pending

@@ -104,7 +104,8 @@ public final class Operation {
     /**
      * Waits for the completion. If the deadline passes, the thread is interrupted, or the gate
      * starts closing first, the operation is cancelled through {@code canceller} and the wait goes
-     * on until the completion arrives (rule 2: one path for all three). Never returns early.
+     * on until the completion arrives (DESIGN rule 2: one path for all three, cancel then wait).
+     * Never returns early.
      *
      * @param timeoutNanos how long to wait before cancelling, or {@link #NO_TIMEOUT}
      * @return {@link #COMPLETED}, {@link #TIMED_OUT}, {@link #INTERRUPTED} or {@link #CLOSED}: why

@@ -13,7 +13,8 @@ import java.util.EnumSet;
 import java.util.Set;
 
 /**
- * The private directory of logical names on Unix (DESIGN rules 11 and 14). Both ends check it:
+ * The private directory of logical names on Unix, where current-user-only holds both ways
+ * (DESIGN rule 14). Both ends check it:
  * the server creates it ({@code 0700}) or tightens its own; a client refuses a directory that is
  * a symbolic link, belongs to another user or that others can write, since whoever controls the
  * directory decides which socket a name reaches.

@@ -28,8 +28,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * Socket-file rules shared by every Unix engine (DESIGN rules 11 and 14): where a server's socket
- * file comes from, who may replace it, and who removes it.
+ * Socket-file rules shared by every Unix engine: where a server's socket file comes from, who may
+ * replace it (only a stale one, never a live server's), and who removes it (DESIGN rules 11 and 14,
+ * spelled out below).
  *
  * <ul>
  * <li><b>One binder at a time, one owner for life.</b> A server holds an exclusive lock on a lock
