@@ -38,11 +38,20 @@ public final class Operation {
     private int result;
     private int flags;
 
+    /**
+     * A slot, done (not armed) until its first {@link #arm()}.
+     *
+     * @param id the slot's identifier, see {@link #id()}
+     */
     public Operation(int id) {
         this.id = id;
     }
 
-    /** Identifies this slot to the engine (io_uring {@code user_data}, stored beside an OVERLAPPED). */
+    /**
+     * Identifies this slot to the engine (io_uring {@code user_data}, stored beside an OVERLAPPED).
+     *
+     * @return the slot's identifier
+     */
     public int id() {
         return id;
     }
@@ -79,6 +88,9 @@ public final class Operation {
     /**
      * Completes an operation that was never handed to the kernel, or whose result the submitting
      * thread received inline (a synchronous success): no poller is involved.
+     *
+     * @param result engine-defined: bytes transferred, or a negative error code
+     * @param flags engine-defined extra bits
      */
     public void completeInline(int result, int flags) {
         this.result = result;
@@ -86,17 +98,29 @@ public final class Operation {
         done = true;
     }
 
-    /** Whether the completion has arrived. */
+    /**
+     * Whether the completion has arrived.
+     *
+     * @return {@code true} once completed (and before the first {@link #arm()})
+     */
     public boolean isDone() {
         return done;
     }
 
-    /** The engine-defined result of the completed operation. */
+    /**
+     * The engine-defined result of the completed operation.
+     *
+     * @return bytes transferred, or a negative error code
+     */
     public int result() {
         return result;
     }
 
-    /** The engine-defined flags of the completed operation. */
+    /**
+     * The engine-defined flags of the completed operation.
+     *
+     * @return the flags passed with the completion
+     */
     public int flags() {
         return flags;
     }
@@ -108,6 +132,8 @@ public final class Operation {
      * Never returns early.
      *
      * @param timeoutNanos how long to wait before cancelling, or {@link #NO_TIMEOUT}
+     * @param canceller asks the kernel to cancel this operation
+     * @param gate the handle's gate; once it is closing, the operation is cancelled
      * @return {@link #COMPLETED}, {@link #TIMED_OUT}, {@link #INTERRUPTED} or {@link #CLOSED}: why
      *         the wait ended; in all cases {@link #result()} holds what the kernel reported, which
      *         may be a partial transfer that raced with the cancel
@@ -162,7 +188,10 @@ public final class Operation {
      * {@link ClosedByInterruptException} (the caller then closes the channel, as the JDK does) or
      * {@link AsynchronousCloseException}.
      *
+     * @param outcome {@link #TIMED_OUT}, {@link #INTERRUPTED} or {@link #CLOSED}
      * @param what the call, e.g. {@code "read"}, for the timeout message
+     * @return the exception to throw
+     * @throws IllegalArgumentException if {@code outcome} is not one of those three
      */
     public static IOException failure(int outcome, String what) {
         return switch (outcome) {

@@ -11,16 +11,27 @@ import java.util.Locale;
  * the socket-file rules shared by every Unix engine.
  */
 public final class Errno {
+    /** Operation not permitted. */
     public static final int EPERM = 1;
+    /** No such file or directory. */
     public static final int ENOENT = 2;
+    /** Resource temporarily unavailable (also {@code EWOULDBLOCK}). */
     public static final int EAGAIN = 11;
+    /** Permission denied. */
     public static final int EACCES = 13;
+    /** Too many open files in the system. */
     public static final int ENFILE = 23;
+    /** Too many open files in this process. */
     public static final int EMFILE = 24;
+    /** Broken pipe: the other end closed. */
     public static final int EPIPE = 32;
+    /** Message too long. */
     public static final int EMSGSIZE = 90;
+    /** Address already in use. */
     public static final int EADDRINUSE = 98;
+    /** Connection reset by peer. */
     public static final int ECONNRESET = 104;
+    /** Connection refused: nobody listens on the socket. */
     public static final int ECONNREFUSED = 111;
 
     private Errno() {
