@@ -63,12 +63,19 @@ public final class IoUringEngine extends UnixSocketEngine {
     /**
      * Why this engine cannot run here, or {@code null} if an io_uring can be set up. Probed once:
      * a small ring is set up and torn down.
+     *
+     * @return the reason, or {@code null}
      */
     public static String unavailableReason() {
         return Availability.REASON;
     }
 
-    /** The engine of this JVM (one ring, one poller thread), created on first use. */
+    /**
+     * The engine of this JVM (one ring, one poller thread), created on first use.
+     *
+     * @return the JVM-wide engine
+     * @throws IllegalStateException if {@link #unavailableReason()} gives a reason
+     */
     public static IoUringEngine instance() {
         String why = unavailableReason();
         if (why != null) {

@@ -40,6 +40,9 @@ public final class Errno {
     /**
      * The errno a JDK {@code IOException} stands for, recognised by the OS's description in its
      * message (the JDK reports {@code strerror} text and no number), or 0 if none is recognised.
+     *
+     * @param e the JDK's exception
+     * @return one of the values above, or 0
      */
     public static int fromJdk(IOException e) {
         if (e instanceof java.nio.file.NoSuchFileException) {
@@ -85,7 +88,12 @@ public final class Errno {
         return 0;
     }
 
-    /** The symbolic name of the values above, or {@code errno <n>}. */
+    /**
+     * The symbolic name of the values above, or {@code errno <n>}.
+     *
+     * @param errno the error code
+     * @return its name, e.g. {@code "ENOENT"}
+     */
     public static String name(int errno) {
         return switch (errno) {
             case EPERM -> "EPERM";
@@ -103,7 +111,12 @@ public final class Errno {
         };
     }
 
-    /** Whether {@code errno} means the process or the system ran out of file descriptors. */
+    /**
+     * Whether {@code errno} means the process or the system ran out of file descriptors.
+     *
+     * @param errno the error code
+     * @return {@code true} for {@code EMFILE} and {@code ENFILE}
+     */
     public static boolean isDescriptorLimit(int errno) {
         return errno == EMFILE || errno == ENFILE;
     }
@@ -115,6 +128,12 @@ public final class Errno {
      * A {@link PipeException} for a JDK exception of {@code what}: the recognised errno and the
      * JDK's text (said once), with {@code advice} appended; the JDK exception is the cause.
      * A {@code PipeException} is returned as it is.
+     *
+     * @param what the operation that failed, for the message
+     * @param e the JDK's exception
+     * @param advice what to do about it, or {@code null} (the descriptor-limit advice is added
+     *        for {@code EMFILE}/{@code ENFILE})
+     * @return the exception to throw
      */
     public static PipeException fromJdk(String what, IOException e, String advice) {
         if (e instanceof PipeException p) {
