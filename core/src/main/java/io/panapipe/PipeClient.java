@@ -40,14 +40,26 @@ public final class PipeClient {
      * Connects with {@link PipeOptions#defaults()}; fails at once if nobody serves the name, retries
      * busy instances for up to {@link #DEFAULT_BUSY_WAIT}.
      *
+     * @param name the pipe to connect to
+     * @return the connection
      * @throws PipeException with {@code ENOENT}/{@code ECONNREFUSED}/{@code ERROR_FILE_NOT_FOUND} if
-     *         no server is there
+     *         no server is there, or another OS error
+     * @throws PipeTimeoutException if every instance stayed busy for {@link #DEFAULT_BUSY_WAIT}
+     * @throws java.nio.channels.ClosedByInterruptException if the thread is interrupted meanwhile
      */
     public static Pipe connect(PipeName name) throws IOException {
         return connect(name, PipeOptions.defaults());
     }
 
-    /** As {@link #connect(PipeName)} with options (mode, impersonation level, server-user check). */
+    /**
+     * As {@link #connect(PipeName)} with options (mode, impersonation level, server-user check).
+     *
+     * @param name the pipe to connect to
+     * @param options the client's settings; the mode must match the server's
+     * @return the connection
+     * @throws IOException as {@link #connect(PipeName)}: no server, every instance busy for
+     *         {@link #DEFAULT_BUSY_WAIT}, interrupt, or another OS error
+     */
     public static Pipe connect(PipeName name, PipeOptions options) throws IOException {
         return connect(name, options, Timeouts.toNanos(DEFAULT_BUSY_WAIT, "timeout"), false);
     }
@@ -55,13 +67,26 @@ public final class PipeClient {
     /**
      * Connects, waiting up to {@code timeout} for the server to appear and for a free instance.
      *
+     * @param name the pipe to connect to
+     * @param timeout how long to wait for the server and a free instance
+     * @return the connection
      * @throws PipeTimeoutException if the deadline passed first
+     * @throws IllegalArgumentException if the timeout is negative or absurdly long
      */
     public static Pipe connect(PipeName name, Duration timeout) throws IOException {
         return connect(name, PipeOptions.defaults(), timeout);
     }
 
-    /** As {@link #connect(PipeName, Duration)} with options. */
+    /**
+     * As {@link #connect(PipeName, Duration)} with options.
+     *
+     * @param name the pipe to connect to
+     * @param options the client's settings; the mode must match the server's
+     * @param timeout how long to wait for the server and a free instance
+     * @return the connection
+     * @throws IOException as {@link #connect(PipeName, Duration)}: the deadline passed, interrupt,
+     *         or an OS error other than "no server yet" and "busy"
+     */
     public static Pipe connect(PipeName name, PipeOptions options, Duration timeout) throws IOException {
         return connect(name, options, Timeouts.toNanos(timeout, "timeout"), true);
     }

@@ -52,6 +52,7 @@ public final class PipeName {
      *             characters) or line separators; not {@code .} or {@code ..}
      * @throws IllegalArgumentException if the name is empty, has an illegal character, or makes an
      *             OS path longer than the platform's limit (the message names the limit)
+     * @return the name; its {@link #osPath()} is the pipe or socket file it stands for here
      */
     public static PipeName of(String name) {
         Objects.requireNonNull(name, "name");
@@ -80,6 +81,8 @@ public final class PipeName {
     /**
      * An explicit Windows pipe path such as {@code \\.\pipe\docker_engine}.
      *
+     * @param path the full path, {@code \\<server>\pipe\<name>}
+     * @return the name, with {@code path} as its {@link #osPath()}
      * @throws IllegalArgumentException if it is not of the form {@code \\<server>\pipe\<name>}
      *             or is longer than {@value #MAX_WINDOWS_PATH} characters
      */
@@ -99,6 +102,8 @@ public final class PipeName {
     /**
      * An explicit Unix domain socket path such as {@code /var/run/docker.sock}.
      *
+     * @param path the socket file
+     * @return the name, with {@code path} as its {@link #osPath()}
      * @throws IllegalArgumentException if the path is empty, contains NUL, or is longer than
      *             {@value #MAX_SOCKET_PATH_BYTES} bytes in UTF-8
      */
@@ -114,12 +119,21 @@ public final class PipeName {
         return new PipeName(null, checkSocketLength(s), false);
     }
 
-    /** The operating-system address: a {@code \\.\pipe\...} path or a socket file path. */
+    /**
+     * The operating-system address: a {@code \\.\pipe\...} path or a socket file path.
+     *
+     * @return the address as a string
+     */
     public String osPath() {
         return osPath;
     }
 
-    /** The socket file of a Unix name. */
+    /**
+     * The socket file of a Unix name.
+     *
+     * @return the socket file's path
+     * @throws IllegalStateException if this names a Windows pipe
+     */
     public Path socketPath() {
         if (windowsPath) {
             throw new IllegalStateException("a Windows pipe path has no socket file: " + osPath);
@@ -127,12 +141,20 @@ public final class PipeName {
         return Path.of(osPath);
     }
 
-    /** Whether this names a Windows pipe ({@code \\.\pipe\...}) rather than a Unix socket file. */
+    /**
+     * Whether this names a Windows pipe ({@code \\.\pipe\...}) rather than a Unix socket file.
+     *
+     * @return {@code true} for a Windows pipe path
+     */
     public boolean isWindowsPath() {
         return windowsPath;
     }
 
-    /** The logical name given to {@link #of(String)}, or {@code null} for an explicit path. */
+    /**
+     * The logical name given to {@link #of(String)}.
+     *
+     * @return the logical name, or {@code null} for an explicit path
+     */
     public String logicalName() {
         return logicalName;
     }

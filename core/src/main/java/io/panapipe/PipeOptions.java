@@ -56,7 +56,13 @@ public final class PipeOptions {
         this.verifyServerUser = verifyServerUser;
     }
 
-    /** Byte mode, unlimited instances, backlog 4, OS buffer sizes, current user only, remote clients rejected. */
+    /**
+     * Byte mode, unlimited instances, backlog 4, OS buffer sizes, a 16 KiB heap buffer, current user
+     * only, remote clients rejected, impersonation level IDENTIFICATION, no server-user check on
+     * explicit paths.
+     *
+     * @return the default options (one shared instance)
+     */
     public static PipeOptions defaults() {
         return DEFAULTS;
     }
@@ -77,6 +83,10 @@ public final class PipeOptions {
      *     {@code SocketChannel} nor macOS offers AF_UNIX {@code SOCK_SEQPACKET}; bind and connect
      *     throw {@link UnsupportedOperationException}. Frame messages over BYTE mode there.
      * </ul>
+     *
+     * @param mode {@link PipeMode#BYTE} or {@link PipeMode#MESSAGE}
+     * @return a copy of these options with that mode
+     * @throws NullPointerException if {@code mode} is {@code null}
      */
     public PipeOptions withMode(PipeMode mode) {
         return new PipeOptions(Objects.requireNonNull(mode, "mode"), maxInstances, acceptBacklog, inBufferSize,
@@ -91,6 +101,10 @@ public final class PipeOptions {
      * closed; at the limit {@code accept} waits (within its timeout) for one to close, new clients
      * wait in the backlog ({@link #withAcceptBacklog}) and, once it is full, retry until their
      * connect deadline, as Windows clients retry {@code ERROR_PIPE_BUSY}.
+     *
+     * @param maxInstances 1 to {@value #UNLIMITED_INSTANCES}
+     * @return a copy of these options with that limit
+     * @throws IllegalArgumentException if {@code maxInstances} is out of range
      */
     public PipeOptions withMaxInstances(int maxInstances) {
         if (maxInstances < 1 || maxInstances > UNLIMITED_INSTANCES) {
@@ -104,6 +118,10 @@ public final class PipeOptions {
      * How many clients can connect before the server calls {@code accept()}. Windows: pipe
      * instances kept waiting in {@code ConnectNamedPipe} (at least one always is). Unix: the
      * {@code listen()} backlog. 1 to {@value #MAX_ACCEPT_BACKLOG}; default 4.
+     *
+     * @param acceptBacklog 1 to {@value #MAX_ACCEPT_BACKLOG}
+     * @return a copy of these options with that backlog
+     * @throws IllegalArgumentException if {@code acceptBacklog} is out of range
      */
     public PipeOptions withAcceptBacklog(int acceptBacklog) {
         if (acceptBacklog < 1 || acceptBacklog > MAX_ACCEPT_BACKLOG) {
@@ -117,6 +135,11 @@ public final class PipeOptions {
      * OS buffer sizes in bytes; 0 (the default) keeps the OS's choice. Windows: {@code nInBufferSize}
      * and {@code nOutBufferSize} (advisory; Windows may round them). Unix: {@code SO_RCVBUF} and
      * {@code SO_SNDBUF}.
+     *
+     * @param inBufferSize receive buffer size in bytes, 0 to {@value #MAX_BUFFER_SIZE}; 0 keeps the OS's
+     * @param outBufferSize send buffer size in bytes, 0 to {@value #MAX_BUFFER_SIZE}; 0 keeps the OS's
+     * @return a copy of these options with those sizes
+     * @throws IllegalArgumentException if either size is out of range
      */
     public PipeOptions withBufferSizes(int inBufferSize, int outBufferSize) {
         checkSize("inBufferSize", inBufferSize, 0);
@@ -130,6 +153,10 @@ public final class PipeOptions {
      * arrays, heap {@code ByteBuffer}s and heap segments (native segments go to the kernel as they
      * are). 256 bytes to 64 MiB; default 16 KiB. A larger heap transfer is done in pieces of this
      * size, except a MESSAGE-mode write, which is always sent whole.
+     *
+     * @param heapBufferSize bytes, 256 to {@value #MAX_BUFFER_SIZE}
+     * @return a copy of these options with that size
+     * @throws IllegalArgumentException if {@code heapBufferSize} is out of range
      */
     public PipeOptions withHeapBufferSize(int heapBufferSize) {
         checkSize("heapBufferSize", heapBufferSize, 256);
@@ -141,6 +168,10 @@ public final class PipeOptions {
      * Windows only: the server's security descriptor as an SDDL string, e.g.
      * {@code "D:P(A;;GA;;;SY)(A;;GA;;;BA)(A;;GRGW;;;AU)"}. Replaces the default, which grants access
      * to the current user (the process token's user SID) only. {@code null} restores the default.
+     *
+     * @param sddl the security descriptor in SDDL, or {@code null} for current-user-only
+     * @return a copy of these options with that descriptor
+     * @throws IllegalArgumentException if {@code sddl} is blank or contains a NUL character
      */
     public PipeOptions withSddl(String sddl) {
         if (sddl != null && (sddl.isBlank() || sddl.indexOf('\0') >= 0)) {
@@ -155,6 +186,12 @@ public final class PipeOptions {
      * to let the group connect. Setting it turns off the current-user-only peer check; the socket
      * must then live in a directory others can reach ({@link PipeName#ofSocketPath}). {@code null}
      * restores the default: {@code rw-------} and only peers with this process's uid are accepted.
+     *
+     * @param permissions nine characters such as {@code "rw-rw----"}, or {@code null} for
+     *        current-user-only
+     * @return a copy of these options with those permissions
+     * @throws IllegalArgumentException if {@code permissions} is not of the form {@code rwxrwxrwx}
+     *         (each letter or {@code -})
      */
     public PipeOptions withPosixPermissions(String permissions) {
         if (permissions != null && !permissions.matches("[r-][w-][x-][r-][w-][x-][r-][w-][x-]")) {
@@ -167,13 +204,23 @@ public final class PipeOptions {
     /**
      * Windows only: {@code PIPE_REJECT_REMOTE_CLIENTS} (default {@code true}): clients on other
      * machines cannot connect over SMB. Unix sockets are always local.
+     *
+     * @param reject {@code true} to refuse clients on other machines
+     * @return a copy of these options with that setting
      */
     public PipeOptions withRejectRemoteClients(boolean reject) {
         return new PipeOptions(mode, maxInstances, acceptBacklog, inBufferSize, outBufferSize, heapBufferSize, sddl,
                 posixPermissions, reject, impersonationLevel, verifyServerUser);
     }
 
-    /** Windows only, client side: what the server may do with the client's identity. Default IDENTIFICATION. */
+    /**
+     * Windows only, client side: what the server may do with the client's identity. Default
+     * IDENTIFICATION.
+     *
+     * @param level the impersonation level the client grants the server
+     * @return a copy of these options with that level
+     * @throws NullPointerException if {@code level} is {@code null}
+     */
     public PipeOptions withImpersonationLevel(ImpersonationLevel level) {
         return new PipeOptions(mode, maxInstances, acceptBacklog, inBufferSize, outBufferSize, heapBufferSize, sddl,
                 posixPermissions, rejectRemoteClients, Objects.requireNonNull(level, "level"), verifyServerUser);
@@ -193,26 +240,97 @@ public final class PipeOptions {
      * <p>The other direction: a server with the current-user-only policy (the default) closes a
      * client of another uid as soon as it is accepted, without a word; that client sees end of
      * stream or {@code EPIPE} on its first read or write, not a reason.
+     *
+     * @param verify {@code true} to check the server's user on explicit paths too
+     * @return a copy of these options with that setting
      */
     public PipeOptions withVerifyServerUser(boolean verify) {
         return new PipeOptions(mode, maxInstances, acceptBacklog, inBufferSize, outBufferSize, heapBufferSize, sddl,
                 posixPermissions, rejectRemoteClients, impersonationLevel, verify);
     }
 
+    /**
+     * The pipe mode set with {@link #withMode}.
+     *
+     * @return {@link PipeMode#BYTE} or {@link PipeMode#MESSAGE}
+     */
     public PipeMode mode() { return mode; }
+
+    /**
+     * The instance limit set with {@link #withMaxInstances}.
+     *
+     * @return 1 to {@value #UNLIMITED_INSTANCES}
+     */
     public int maxInstances() { return maxInstances; }
+
+    /**
+     * The accept backlog set with {@link #withAcceptBacklog}.
+     *
+     * @return 1 to {@value #MAX_ACCEPT_BACKLOG}
+     */
     public int acceptBacklog() { return acceptBacklog; }
+
+    /**
+     * The receive buffer size set with {@link #withBufferSizes}.
+     *
+     * @return bytes, or 0 for the OS's choice
+     */
     public int inBufferSize() { return inBufferSize; }
+
+    /**
+     * The send buffer size set with {@link #withBufferSizes}.
+     *
+     * @return bytes, or 0 for the OS's choice
+     */
     public int outBufferSize() { return outBufferSize; }
+
+    /**
+     * The per-connection staging buffer size set with {@link #withHeapBufferSize}.
+     *
+     * @return bytes
+     */
     public int heapBufferSize() { return heapBufferSize; }
-    /** The SDDL set with {@link #withSddl}, or {@code null} for current-user-only. */
+
+    /**
+     * The SDDL set with {@link #withSddl}.
+     *
+     * @return the SDDL string, or {@code null} for current-user-only
+     */
     public String sddl() { return sddl; }
-    /** The permissions set with {@link #withPosixPermissions}, or {@code null} for current-user-only. */
+
+    /**
+     * The permissions set with {@link #withPosixPermissions}.
+     *
+     * @return the {@code rwxrwxrwx} text, or {@code null} for current-user-only
+     */
     public String posixPermissions() { return posixPermissions; }
-    /** Whether only the current user may connect (no SDDL or POSIX permissions given). */
+
+    /**
+     * Whether only the current user may connect (no SDDL or POSIX permissions given).
+     *
+     * @return {@code true} if neither {@link #sddl()} nor {@link #posixPermissions()} is set
+     */
     public boolean currentUserOnly() { return sddl == null && posixPermissions == null; }
+
+    /**
+     * The setting of {@link #withRejectRemoteClients} (Windows only).
+     *
+     * @return {@code true} if clients on other machines are refused
+     */
     public boolean rejectRemoteClients() { return rejectRemoteClients; }
+
+    /**
+     * The level set with {@link #withImpersonationLevel} (Windows only, client side).
+     *
+     * @return the impersonation level the client grants the server
+     */
     public ImpersonationLevel impersonationLevel() { return impersonationLevel; }
+
+    /**
+     * The setting of {@link #withVerifyServerUser} (client side).
+     *
+     * @return {@code true} if the client checks the server's user on explicit paths too
+     */
     public boolean verifyServerUser() { return verifyServerUser; }
 
     private static void checkSize(String what, int size, int min) {

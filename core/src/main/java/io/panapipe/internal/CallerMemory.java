@@ -25,6 +25,7 @@ public final class CallerMemory {
      * Fails as the JDK's channels do, before any system call, if the current thread may not use
      * {@code segment} now.
      *
+     * @param segment the caller's segment
      * @throws IllegalStateException its arena is closed
      * @throws WrongThreadException it is confined to another thread
      */
@@ -44,6 +45,9 @@ public final class CallerMemory {
      * completion). False for heap memory, shared arenas (any thread may close them) and automatic
      * arenas (the GC may free them once the caller drops the segment). Call after
      * {@link #checkUsable}.
+     *
+     * @param segment the caller's segment
+     * @return {@code true} if the kernel may hold it until the completion
      */
     public static boolean mayLendToKernel(MemorySegment segment) {
         if (!segment.isNative()) {

@@ -15,6 +15,7 @@ import java.util.Locale;
  * io_uring (see bench/README.md); io_uring stays selectable.
  */
 public final class Engines {
+    /** The system property that forces an engine ({@code auto}, the default, lets it be chosen). */
     public static final String PROPERTY = "panapipe.engine";
 
     private Engines() {
@@ -49,6 +50,7 @@ public final class Engines {
     /**
      * The engine of this JVM.
      *
+     * @return the engine chosen once, at first use
      * @throws IllegalArgumentException if {@value #PROPERTY} names no engine (the message lists the
      *         allowed values); thrown again, as a fresh exception, on every call
      * @throws IllegalStateException if the engine it names cannot run here
@@ -68,6 +70,8 @@ public final class Engines {
      * Why auto-selection fell back from this platform's native engine (epoll on Linux), or
      * {@code null} if it did not (or the engine was chosen by {@value #PROPERTY}). Logged once,
      * at INFO, when the engine is chosen.
+     *
+     * @return the reason, or {@code null}
      */
     public static String fallbackReason() {
         if (Platform.isWindows()) {
@@ -80,13 +84,24 @@ public final class Engines {
         return "no completion engine for " + System.getProperty("os.name") + "; the JDK's SocketChannel serves AF_UNIX";
     }
 
-    /** As {@link #fallbackReason()}, for the engine of this JVM: {@code null} when it was forced. */
+    /**
+     * As {@link #fallbackReason()}, for the engine of this JVM: {@code null} when it was forced.
+     *
+     * @return the reason, or {@code null}
+     */
     public static String currentFallbackReason() {
         get();
         return Holder.FALLBACK_REASON;
     }
 
-    /** Creates the engine {@code name} names; {@code auto} picks as described above. */
+    /**
+     * Creates the engine {@code name} names; {@code auto} picks as described above.
+     *
+     * @param name {@code auto}, {@code epoll}, {@code io_uring}, {@code iocp} or {@code nio} (any case)
+     * @return the engine (a JVM-wide instance)
+     * @throws IllegalArgumentException if {@code name} names no engine
+     * @throws IllegalStateException if the engine cannot run here
+     */
     public static Engine choose(String name) {
         return switch (name.toLowerCase(Locale.ROOT)) {
             case "auto" -> {

@@ -39,6 +39,13 @@ public final class PipeChannel {
     private int heldLength;
     private boolean heldMessageComplete = true;
 
+    /**
+     * A connection over {@code transport}; the staging buffers are allocated on first use.
+     *
+     * @param transport the engine's connection, owned by this channel from now on
+     * @param mode the pipe's mode
+     * @param heapBufferSize size of each staging buffer ({@link io.panapipe.PipeOptions#heapBufferSize()})
+     */
     public PipeChannel(Transport transport, PipeMode mode, int heapBufferSize) {
         this.transport = transport;
         this.gate = transport.gate();
@@ -47,15 +54,32 @@ public final class PipeChannel {
         this.writeStaging = new Staging(heapBufferSize);
     }
 
+    /**
+     * The pipe's mode.
+     *
+     * @return BYTE or MESSAGE
+     */
     public PipeMode mode() {
         return mode;
     }
 
+    /**
+     * Whether {@link #close()} has not begun.
+     *
+     * @return {@code true} until the channel starts closing
+     */
     public boolean isOpen() {
         return !gate.isClosing();
     }
 
-    /** See {@link io.panapipe.Pipe#read(MemorySegment, java.time.Duration)}. */
+    /**
+     * See {@link io.panapipe.Pipe#read(MemorySegment, java.time.Duration)}.
+     *
+     * @param dst where the bytes go
+     * @param timeoutNanos {@link Operation#NO_TIMEOUT} or a limit
+     * @return bytes read, or -1 at end of stream
+     * @throws IOException as {@link io.panapipe.Pipe#read(MemorySegment, java.time.Duration)}
+     */
     public int read(MemorySegment dst, long timeoutNanos) throws IOException {
         CallerMemory.checkUsable(dst);
         if (dst.isReadOnly()) {
@@ -95,7 +119,16 @@ public final class PipeChannel {
         }
     }
 
-    /** Reads into part of a byte array, staged through native memory. */
+    /**
+     * Reads into part of a byte array, staged through native memory.
+     *
+     * @param a where the bytes go
+     * @param off index of the first byte in {@code a}
+     * @param len at most this many bytes
+     * @param timeoutNanos {@link Operation#NO_TIMEOUT} or a limit
+     * @return bytes read, or -1 at end of stream
+     * @throws IOException as {@link io.panapipe.Pipe#read(MemorySegment, java.time.Duration)}
+     */
     public int read(byte[] a, int off, int len, long timeoutNanos) throws IOException {
         java.util.Objects.checkFromIndexSize(off, len, a.length);
         readLock.lock();
@@ -154,7 +187,15 @@ public final class PipeChannel {
         return n;
     }
 
-    /** Writes all of {@code src} (one message in MESSAGE mode). */
+    /**
+     * Writes all of {@code src} (one message in MESSAGE mode).
+     *
+     * @param src the bytes to write
+     * @param timeoutNanos {@link Operation#NO_TIMEOUT} or a limit
+     * @return {@code src.byteSize()}, capped at {@code Integer.MAX_VALUE}
+     * @throws IOException as {@link io.panapipe.Pipe#write(MemorySegment, java.time.Duration)};
+     *         {@link java.nio.channels.ClosedChannelException} after {@link #shutdownOutput()}
+     */
     public int write(MemorySegment src, long timeoutNanos) throws IOException {
         CallerMemory.checkUsable(src);
         long size = src.byteSize();
@@ -195,7 +236,15 @@ public final class PipeChannel {
         }
     }
 
-    /** Writes part of a byte array, staged through native memory. */
+    /**
+     * Writes part of a byte array, staged through native memory.
+     *
+     * @param a the bytes to write
+     * @param off index of the first byte in {@code a}
+     * @param len how many bytes to write (one message in MESSAGE mode)
+     * @param timeoutNanos {@link Operation#NO_TIMEOUT} or a limit
+     * @throws IOException as {@link #write(MemorySegment, long)}
+     */
     public void write(byte[] a, int off, int len, long timeoutNanos) throws IOException {
         java.util.Objects.checkFromIndexSize(off, len, a.length);
         boolean timed = timeoutNanos >= 0;
@@ -265,7 +314,11 @@ public final class PipeChannel {
         return segment.isNative() && (!transport.lendsBuffersToKernel() || CallerMemory.mayLendToKernel(segment));
     }
 
-    /** See {@link io.panapipe.Pipe#isMessageComplete()}. */
+    /**
+     * See {@link io.panapipe.Pipe#isMessageComplete()}.
+     *
+     * @return whether the last read ended a message
+     */
     public boolean isMessageComplete() {
         readLock.lock();
         try {
@@ -278,6 +331,8 @@ public final class PipeChannel {
     /**
      * See {@link io.panapipe.Pipe#shutdownOutput()}. Does not wait for a blocked writer: the kernel
      * wakes it (its write then fails), and later writes throw {@code ClosedChannelException}.
+     *
+     * @throws IOException as {@link io.panapipe.Pipe#shutdownOutput()}
      */
     public void shutdownOutput() throws IOException {
         gate.enter();
@@ -291,11 +346,21 @@ public final class PipeChannel {
         }
     }
 
-    /** Whether {@link #shutdownOutput()} has been called. */
+    /**
+     * Whether {@link #shutdownOutput()} has been called.
+     *
+     * @return {@code true} after a successful {@link #shutdownOutput()}
+     */
     public boolean isOutputShutdown() {
         return outputShutdown;
     }
 
+    /**
+     * See {@link io.panapipe.Pipe#peerProcessId()}.
+     *
+     * @return the peer's process id
+     * @throws IOException as {@link io.panapipe.Pipe#peerProcessId()}
+     */
     public long peerProcessId() throws IOException {
         gate.enter();
         try {
@@ -309,6 +374,8 @@ public final class PipeChannel {
      * Closes the connection: blocked reads and writes are cancelled and wake with
      * {@code AsynchronousCloseException}; returns once the handle and native memory are released.
      * A second call waits for the first to finish.
+     *
+     * @throws IOException if the transport's release fails (the staging buffers are freed anyway)
      */
     public void close() throws IOException {
         closeLock.lock();

@@ -12,10 +12,20 @@ public final class Platform {
     private Platform() {
     }
 
+    /**
+     * Whether this JVM runs on Windows ({@code os.name} starts with "windows").
+     *
+     * @return {@code true} on Windows
+     */
     public static boolean isWindows() {
         return WINDOWS;
     }
 
+    /**
+     * Whether this JVM runs on Linux ({@code os.name} starts with "linux").
+     *
+     * @return {@code true} on Linux
+     */
     public static boolean isLinux() {
         return LINUX;
     }

@@ -10,11 +10,18 @@ import java.io.IOException;
  * {@code gate().exit()}.
  */
 public interface ServerEndpoint {
+    /**
+     * The gate every accept enters and the close protocol closes.
+     *
+     * @return this server's gate
+     */
     IoGate gate();
 
     /**
      * Waits for the next client.
      *
+     * @param timeoutNanos how long to wait, or {@link io.panapipe.internal.completion.Operation#NO_TIMEOUT}
+     * @return the connection to that client
      * @throws io.panapipe.PipeTimeoutException no client came in time (the server stays usable)
      * @throws java.nio.channels.AsynchronousCloseException the server is closing
      * @throws java.nio.channels.ClosedByInterruptException the thread was interrupted
@@ -24,6 +31,10 @@ public interface ServerEndpoint {
     /** Wakes a thread waiting in {@link #accept} so that it sees the gate closing. */
     void wakeAll();
 
-    /** Closes the listening handles (and any backlog) and frees native memory; called once, when idle. */
+    /**
+     * Closes the listening handles (and any backlog) and frees native memory; called once, when idle.
+     *
+     * @throws IOException if closing the listening handles fails
+     */
     void release() throws IOException;
 }

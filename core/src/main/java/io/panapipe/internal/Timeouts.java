@@ -14,7 +14,12 @@ public final class Timeouts {
     }
 
     /**
+     * Checks a caller's timeout and converts it.
+     *
+     * @param timeout the caller's duration
+     * @param what the parameter's name, for the exception messages
      * @return the timeout in nanoseconds
+     * @throws NullPointerException if {@code timeout} is {@code null}
      * @throws IllegalArgumentException if negative or longer than {@link #MAX}
      */
     public static long toNanos(Duration timeout, String what) {
@@ -28,7 +33,13 @@ public final class Timeouts {
         return timeout.toNanos();
     }
 
-    /** Nanoseconds left until {@code deadline}, or {@link Operation#NO_TIMEOUT} when there is none. */
+    /**
+     * Nanoseconds left until {@code deadline}, or {@link Operation#NO_TIMEOUT} when there is none.
+     *
+     * @param deadline a {@link System#nanoTime()} value
+     * @param timed whether there is a deadline at all
+     * @return the nanoseconds left (0 once passed), or {@link Operation#NO_TIMEOUT} if not timed
+     */
     public static long remaining(long deadline, boolean timed) {
         return timed ? Math.max(0, deadline - System.nanoTime()) : Operation.NO_TIMEOUT;
     }

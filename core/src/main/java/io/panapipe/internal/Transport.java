@@ -12,7 +12,11 @@ import java.lang.foreign.MemorySegment;
  * {@code gate().enter()} and {@code gate().exit()}, at most one read and one write at a time.
  */
 public interface Transport {
-    /** The gate of this connection's handle; the transport's operations wait on it. */
+    /**
+     * The gate of this connection's handle; the transport's operations wait on it.
+     *
+     * @return this connection's gate
+     */
     IoGate gate();
 
     /**
@@ -20,6 +24,8 @@ public interface Transport {
      * completion engine: io_uring, IOCP). If so, {@link PipeChannel} passes only caller segments
      * that {@link CallerMemory#mayLendToKernel} approves and stages the rest through the pipe's
      * own buffer. Readiness engines move data inside the downcall and answer {@code false}.
+     *
+     * @return {@code true} for a completion engine
      */
     boolean lendsBuffersToKernel();
 
@@ -28,6 +34,7 @@ public interface Transport {
      * (Offset and length are passed separately so that no slice is allocated per call.)
      *
      * @param buf a native segment
+     * @param offset where in {@code buf} the bytes go
      * @param length at least 1
      * @param timeoutNanos {@link io.panapipe.internal.completion.Operation#NO_TIMEOUT} or a limit
      * @return bytes read (0 only for an empty message), or -1 at end of stream
@@ -37,14 +44,26 @@ public interface Transport {
      */
     int read(MemorySegment buf, long offset, int length, long timeoutNanos) throws IOException;
 
-    /** After a read in MESSAGE mode: whether it ended the message. Always {@code true} in BYTE mode. */
+    /**
+     * After a read in MESSAGE mode: whether it ended the message. Always {@code true} in BYTE mode.
+     *
+     * @return whether the last read ended a message
+     */
     boolean isMessageComplete();
 
     /**
      * Writes {@code length} bytes of native memory at {@code offset}: in BYTE mode at least one
      * byte, in MESSAGE mode all of them as one message.
      *
+     * @param buf a native segment
+     * @param offset where in {@code buf} the bytes start
+     * @param length at least 1 in BYTE mode; 0 sends an empty message in MESSAGE mode
+     * @param timeoutNanos {@link io.panapipe.internal.completion.Operation#NO_TIMEOUT} or a limit
      * @return bytes written
+     * @throws io.panapipe.PipeTimeoutException the write did not finish in time
+     * @throws java.nio.channels.AsynchronousCloseException the gate started closing
+     * @throws java.nio.channels.ClosedByInterruptException the thread was interrupted (the caller closes)
+     * @throws IOException the write failed (e.g. the other end closed)
      */
     int write(MemorySegment buf, long offset, int length, long timeoutNanos) throws IOException;
 
@@ -53,12 +72,18 @@ public interface Transport {
      * Engines whose pipes have no half-close (Windows named pipes) throw.
      *
      * @throws UnsupportedOperationException the platform's pipes have no half-close
+     * @throws IOException the system call failed
      */
     default void shutdownOutput() throws IOException {
         throw new UnsupportedOperationException("a Windows named pipe has no half-close: close the pipe to end the stream");
     }
 
-    /** The process id of the other end. */
+    /**
+     * The process id of the other end.
+     *
+     * @return the peer's process id
+     * @throws IOException the system call failed
+     */
     long peerProcessId() throws IOException;
 
     /** Wakes the threads waiting in this transport so that they see the gate closing. */
@@ -68,11 +93,17 @@ public interface Transport {
      * After {@link #release}: whether the kernel may still hold a buffer of this connection (a
      * completion engine that had to abandon a request when its poller failed). The channel then
      * deliberately leaks its staging buffers instead of freeing memory the kernel may write.
+     *
+     * @return {@code true} if the staging buffers must not be freed
      */
     default boolean kernelMayHoldBuffers() {
         return false;
     }
 
-    /** Closes the handle and frees native memory; called once, after the gate is idle. */
+    /**
+     * Closes the handle and frees native memory; called once, after the gate is idle.
+     *
+     * @throws IOException closing the handle failed
+     */
     void release() throws IOException;
 }

@@ -40,6 +40,8 @@ public final class IocpHandle implements AutoCloseable {
     @FunctionalInterface
     public interface Request {
         /**
+         * Issues the call (e.g. {@code WSARecv}, {@code ReadFile}) with the given OVERLAPPED.
+         *
          * @param overlapped the address of the OVERLAPPED to pass (its {@code hEvent} is 0)
          * @return 0 if the call succeeded at once; otherwise the error code it reported, which is
          *         {@code ERROR_IO_PENDING}/{@code WSA_IO_PENDING} (997) when a completion will come
@@ -56,6 +58,13 @@ public final class IocpHandle implements AutoCloseable {
     /**
      * Associates a {@code HANDLE} (a file or pipe opened with {@code FILE_FLAG_OVERLAPPED}) with
      * Panapipe's completion port. A failed request reports its {@code GetOverlappedResult} code.
+     *
+     * @param handle the {@code HANDLE}; its address is the handle value
+     * @return the association, to issue requests through
+     * @throws IOException if {@code CreateIoCompletionPort} or
+     *         {@code SetFileCompletionNotificationModes} fails on the handle (e.g. it is already
+     *         associated with another port), or the engine has failed
+     * @throws IllegalStateException if the IOCP engine is unavailable (not on Windows)
      */
     public static IocpHandle associate(MemorySegment handle) throws IOException {
         return new IocpHandle(IocpEngine.associate(handle.address(), false));
@@ -65,6 +74,13 @@ public final class IocpHandle implements AutoCloseable {
      * Associates a {@code SOCKET} (from {@code WSASocketW(..., WSA_FLAG_OVERLAPPED)}) with
      * Panapipe's completion port. A failed request reports its {@code WSAGetOverlappedResult}
      * code, so a reset is {@code WSAECONNRESET} (10054), as Winsock documents it.
+     *
+     * @param socket the {@code SOCKET} value
+     * @return the association, to issue requests through
+     * @throws IOException if {@code CreateIoCompletionPort} or
+     *         {@code SetFileCompletionNotificationModes} fails on the socket (e.g. it is already
+     *         associated with another port), or the engine has failed
+     * @throws IllegalStateException if the IOCP engine is unavailable (not on Windows)
      */
     public static IocpHandle associate(long socket) throws IOException {
         return new IocpHandle(IocpEngine.associate(socket, true));
@@ -74,12 +90,23 @@ public final class IocpHandle implements AutoCloseable {
      * Runs a receiving request into {@code buffer} on the read lane; returns the bytes transferred.
      *
      * <p>The kernel writes into {@code buffer} until the completion, after this method's downcalls
-     * have returned, so only memory that nobody can free meanwhile is accepted (DESIGN rule 12):
+     * have returned, so only memory that nobody can free meanwhile is accepted:
      * global memory, or memory confined to the calling thread (which is blocked here until the
      * completion). The segment is checked before the request is issued and kept reachable until
      * the completion.
      *
      * @param buffer the memory {@code request} passes to the kernel (e.g. in its {@code WSABUF})
+     * @param request makes the call
+     * @param timeout how long to wait for the completion before cancelling the request
+     * @return the bytes transferred
+     * @throws IllegalArgumentException if {@code timeout} is negative or absurdly long
+     * @throws IOException if the request fails ({@link io.panapipe.PipeException} with the error
+     *         code the call or its completion reported), does not complete in time
+     *         ({@link io.panapipe.PipeTimeoutException}), the thread is interrupted
+     *         ({@link java.nio.channels.ClosedByInterruptException}), or this is closed
+     *         ({@link java.nio.channels.ClosedChannelException},
+     *         {@link java.nio.channels.AsynchronousCloseException}); a request cut short by the
+     *         timeout, an interrupt or a close was cancelled and its completion awaited
      * @throws IllegalStateException its arena is closed
      * @throws WrongThreadException it is confined to another thread
      * @throws IllegalArgumentException it is heap memory, or from a shared or automatic arena,
@@ -94,7 +121,15 @@ public final class IocpHandle implements AutoCloseable {
         }
     }
 
-    /** As {@link #read(MemorySegment, Request, Duration)}, for a sending request on the write lane. */
+    /**
+     * As {@link #read(MemorySegment, Request, Duration)}, for a sending request on the write lane.
+     *
+     * @param buffer the memory {@code request} passes to the kernel, checked as for a read
+     * @param request makes the call
+     * @param timeout how long to wait for the completion before cancelling the request
+     * @return the bytes transferred
+     * @throws IOException as {@link #read(MemorySegment, Request, Duration)}
+     */
     public int write(MemorySegment buffer, Request request, Duration timeout) throws IOException {
         checkLendable(buffer);
         try {
@@ -109,12 +144,31 @@ public final class IocpHandle implements AutoCloseable {
      * see the memory {@code request} hands the kernel: keep it allocated, and unclosable by other
      * threads, until this returns. Prefer {@link #read(MemorySegment, Request, Duration)}, which
      * checks that.
+     *
+     * @param request makes the call
+     * @param timeout how long to wait for the completion before cancelling the request
+     * @return the bytes transferred
+     * @throws IllegalArgumentException if {@code timeout} is negative or absurdly long
+     * @throws IOException if the request fails ({@link io.panapipe.PipeException} with the error
+     *         code the call or its completion reported), does not complete in time
+     *         ({@link io.panapipe.PipeTimeoutException}), the thread is interrupted
+     *         ({@link java.nio.channels.ClosedByInterruptException}), or this is closed
+     *         ({@link java.nio.channels.ClosedChannelException},
+     *         {@link java.nio.channels.AsynchronousCloseException}); a request cut short by the
+     *         timeout, an interrupt or a close was cancelled and its completion awaited
      */
     public int read(Request request, Duration timeout) throws IOException {
         return handle.run(0, asFunction(request), Timeouts.toNanos(timeout, "timeout"));
     }
 
-    /** Runs a sending request on the write lane, as {@link #read(Request, Duration)}. */
+    /**
+     * Runs a sending request on the write lane, as {@link #read(Request, Duration)}.
+     *
+     * @param request makes the call
+     * @param timeout how long to wait for the completion before cancelling the request
+     * @return the bytes transferred
+     * @throws IOException as {@link #read(Request, Duration)}
+     */
     public int write(Request request, Duration timeout) throws IOException {
         return handle.run(1, asFunction(request), Timeouts.toNanos(timeout, "timeout"));
     }

@@ -30,8 +30,9 @@ import java.lang.invoke.VarHandle;
  *
  * <p>This is the low-level pattern; it blocks the calling thread in the kernel, so use it on
  * platform threads. {@link io.panapipe.PipeServer} and {@link io.panapipe.PipeClient} do the same
- * work on an I/O completion port without blocking virtual threads. Rule 1 applies to this object
- * too: do not {@link #close()} it while a request that uses it is pending. Windows only.
+ * work on an I/O completion port without blocking virtual threads. Once a request that uses this
+ * object is pending, the kernel owns the OVERLAPPED until the request completes: do not
+ * {@link #close()} it before then. Windows only.
  */
 public final class Overlapped implements AutoCloseable {
     /** {@code sizeof(OVERLAPPED)} on Windows x64. */
@@ -45,14 +46,21 @@ public final class Overlapped implements AutoCloseable {
     private final MemorySegment capture;
     private boolean closed;
 
-    /** An OVERLAPPED whose event starts non-signalled. */
+    /**
+     * An OVERLAPPED whose event starts non-signalled.
+     *
+     * @throws PipeException if {@code CreateEventW} fails
+     */
     public Overlapped() throws PipeException {
         this(false);
     }
 
     /**
+     * An OVERLAPPED whose event starts signalled or not.
+     *
      * @param initiallySignaled create the event signalled, as the multi-instance server sample does
      *        so that its first wait falls through to the connect
+     * @throws PipeException if {@code CreateEventW} fails
      */
     public Overlapped(boolean initiallySignaled) throws PipeException {
         try {
@@ -71,12 +79,20 @@ public final class Overlapped implements AutoCloseable {
         }
     }
 
-    /** The {@code OVERLAPPED*} to pass to the kernel. */
+    /**
+     * The {@code OVERLAPPED*} to pass to the kernel.
+     *
+     * @return the OVERLAPPED's memory ({@value #SIZE} bytes)
+     */
     public MemorySegment segment() {
         return segment;
     }
 
-    /** The manual-reset event in {@code hEvent}. */
+    /**
+     * The manual-reset event in {@code hEvent}.
+     *
+     * @return the event's {@code HANDLE}
+     */
     public MemorySegment event() {
         return event;
     }
@@ -99,12 +115,18 @@ public final class Overlapped implements AutoCloseable {
      * before it issues the request, and a request that never started is never completed, so nothing
      * writes it again. Check the call's own result first; call {@link #reset()} before reusing the
      * OVERLAPPED.
+     *
+     * @return {@code true} unless {@code Internal} is {@code STATUS_PENDING}
      */
     public boolean isComplete() {
         return _OVERLAPPED.Internal(segment) != STATUS_PENDING;
     }
 
-    /** {@code InternalHigh}: bytes the finished request transferred. */
+    /**
+     * {@code InternalHigh}: bytes the finished request transferred.
+     *
+     * @return the byte count
+     */
     public int bytesTransferred() {
         return (int) _OVERLAPPED.InternalHigh(segment);
     }
@@ -112,8 +134,8 @@ public final class Overlapped implements AutoCloseable {
     /**
      * Closes the event and frees the memory. Refused while {@code Internal} says
      * {@code STATUS_PENDING}: the kernel still owns the OVERLAPPED then, and freeing it would let
-     * the kernel write into freed memory (DESIGN rules 1 and 12; the JDK's channels likewise refuse
-     * to free memory an operation holds). After a request that failed synchronously (see
+     * the kernel write into freed memory (the JDK's channels likewise refuse to free memory an
+     * operation holds). After a request that failed synchronously (see
      * {@link #isComplete()}), call {@link #reset()} first.
      *
      * @throws IllegalStateException a request using this OVERLAPPED is still pending

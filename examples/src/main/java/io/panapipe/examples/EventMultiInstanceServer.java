@@ -169,7 +169,8 @@ public final class EventMultiInstanceServer implements AutoCloseable {
             if (pipes[i] != null) {
                 if (pending[i]) {
                     Win32.CancelIoEx(pipes[i], overlapped[i].segment());
-                    Win32.WaitForSingleObject(overlapped[i].event(), Win32.INFINITE()); // rule 1: wait for it
+                    // the kernel owns the OVERLAPPED until the request completes: wait for it
+                    Win32.WaitForSingleObject(overlapped[i].event(), Win32.INFINITE());
                 }
                 Win32.CloseHandle(pipes[i]);
             }

@@ -7,5 +7,10 @@ package io.panapipe.internal.completion;
  */
 @FunctionalInterface
 public interface Canceller {
+    /**
+     * Requests the cancellation of {@code op}'s request; returns at once.
+     *
+     * @param op the operation whose request to cancel
+     */
     void cancel(Operation op);
 }

@@ -47,7 +47,11 @@ public final class IoGate {
         }
     }
 
-    /** Whether {@link #startClose()} has been called. */
+    /**
+     * Whether {@link #startClose()} has been called.
+     *
+     * @return {@code true} once closing has started
+     */
     public boolean isClosing() {
         return (state.get() & CLOSING) != 0;
     }
@@ -69,7 +73,11 @@ public final class IoGate {
         }
     }
 
-    /** Number of operations between {@link #enter()} and {@link #exit()}. */
+    /**
+     * Number of operations between {@link #enter()} and {@link #exit()}.
+     *
+     * @return the operations in progress now
+     */
     public int active() {
         return state.get() & ~CLOSING;
     }

@@ -42,11 +42,20 @@ public final class Operation {
     private int result;
     private int flags;
 
+    /**
+     * A slot, done (not armed) until its first {@link #arm()}.
+     *
+     * @param id the slot's identifier, see {@link #id()}
+     */
     public Operation(int id) {
         this.id = id;
     }
 
-    /** Identifies this slot to the engine (io_uring {@code user_data}, stored beside an OVERLAPPED). */
+    /**
+     * Identifies this slot to the engine (io_uring {@code user_data}, stored beside an OVERLAPPED).
+     *
+     * @return the slot's identifier
+     */
     public int id() {
         return id;
     }
@@ -93,6 +102,9 @@ public final class Operation {
     /**
      * Completes an operation that was never handed to the kernel, or whose result the submitting
      * thread received inline (a synchronous success): no poller is involved.
+     *
+     * @param result engine-defined: bytes transferred, or a negative error code
+     * @param flags engine-defined extra bits
      */
     public void completeInline(int result, int flags) {
         this.result = result;
@@ -100,22 +112,38 @@ public final class Operation {
         done = true;
     }
 
-    /** The memory the last submission lends the kernel ({@link #arm(MemorySegment)}), or {@code null}. Read after {@link #isDone()}. */
+    /**
+     * The memory the last submission lends the kernel; read after {@link #isDone()}.
+     *
+     * @return the segment given to {@link #arm(MemorySegment)}, or {@code null} if none
+     */
     public MemorySegment lent() {
         return lent;
     }
 
-    /** Whether the completion has arrived. */
+    /**
+     * Whether the completion has arrived.
+     *
+     * @return {@code true} once completed (and before the first {@link #arm()})
+     */
     public boolean isDone() {
         return done;
     }
 
-    /** The engine-defined result of the completed operation. */
+    /**
+     * The engine-defined result of the completed operation.
+     *
+     * @return bytes transferred, or a negative error code
+     */
     public int result() {
         return result;
     }
 
-    /** The engine-defined flags of the completed operation. */
+    /**
+     * The engine-defined flags of the completed operation.
+     *
+     * @return the flags passed with the completion
+     */
     public int flags() {
         return flags;
     }
@@ -123,9 +151,12 @@ public final class Operation {
     /**
      * Waits for the completion. If the deadline passes, the thread is interrupted, or the gate
      * starts closing first, the operation is cancelled through {@code canceller} and the wait goes
-     * on until the completion arrives (rule 2: one path for all three). Never returns early.
+     * on until the completion arrives (DESIGN rule 2: one path for all three, cancel then wait).
+     * Never returns early.
      *
      * @param timeoutNanos how long to wait before cancelling, or {@link #NO_TIMEOUT}
+     * @param canceller asks the kernel to cancel this operation
+     * @param gate the handle's gate; once it is closing, the operation is cancelled
      * @return {@link #COMPLETED}, {@link #TIMED_OUT}, {@link #INTERRUPTED} or {@link #CLOSED}: why
      *         the wait ended; in all cases {@link #result()} holds what the kernel reported, which
      *         may be a partial transfer that raced with the cancel
@@ -180,7 +211,10 @@ public final class Operation {
      * {@link ClosedByInterruptException} (the caller then closes the channel, as the JDK does) or
      * {@link AsynchronousCloseException}.
      *
+     * @param outcome {@link #TIMED_OUT}, {@link #INTERRUPTED} or {@link #CLOSED}
      * @param what the call, e.g. {@code "read"}, for the timeout message
+     * @return the exception to throw
+     * @throws IllegalArgumentException if {@code outcome} is not one of those three
      */
     public static IOException failure(int outcome, String what) {
         return switch (outcome) {

@@ -17,7 +17,11 @@ public final class OperationTable {
     private int freeCount;
     private int next;
 
-    /** Allocates a fresh slot. */
+    /**
+     * Allocates a fresh slot.
+     *
+     * @return a new operation registered under a free id
+     */
     public Operation allocate() {
         lock.lock();
         try {
@@ -40,7 +44,12 @@ public final class OperationTable {
         }
     }
 
-    /** Returns a slot whose last submission has completed. */
+    /**
+     * Returns a slot whose last submission has completed; releasing it twice does nothing.
+     *
+     * @param op the operation to unregister
+     * @throws IllegalStateException if its submission has not completed (the kernel owns it)
+     */
     public void release(Operation op) {
         if (!op.isDone()) {
             throw new IllegalStateException("operation " + op.id() + " released while the kernel owns it");
@@ -62,13 +71,22 @@ public final class OperationTable {
         }
     }
 
-    /** The operation with this id, or {@code null} if none is registered (a stale or foreign id). */
+    /**
+     * The operation with this id, or {@code null} if none is registered (a stale or foreign id).
+     *
+     * @param id the id the kernel handed back
+     * @return the operation, or {@code null}
+     */
     public Operation get(long id) {
         Operation[] current = ops;
         return id >= 0 && id < current.length ? current[(int) id] : null;
     }
 
-    /** Calls {@code action} for every registered operation (a failed poller's drain; may allocate). */
+    /**
+     * Calls {@code action} for every registered operation (a failed poller's drain; may allocate).
+     *
+     * @param action called once per operation in the table
+     */
     public void forEach(Consumer<Operation> action) {
         for (Operation op : ops) {
             if (op != null) {
@@ -77,7 +95,11 @@ public final class OperationTable {
         }
     }
 
-    /** One more than the largest id handed out so far. */
+    /**
+     * One more than the largest id handed out so far.
+     *
+     * @return the id limit
+     */
     public int idLimit() {
         lock.lock();
         try {
@@ -87,7 +109,11 @@ public final class OperationTable {
         }
     }
 
-    /** Number of slots in use, for leak checks. */
+    /**
+     * Number of slots in use, for leak checks.
+     *
+     * @return slots allocated and not released
+     */
     public int inUse() {
         lock.lock();
         try {

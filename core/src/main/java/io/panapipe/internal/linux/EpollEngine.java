@@ -51,6 +51,8 @@ public final class EpollEngine extends UnixSocketEngine {
     /**
      * Why this engine cannot run here, or {@code null}. Probed once: an epoll instance is created
      * and closed (this fails without native access, e.g. {@code --illegal-native-access=deny}).
+     *
+     * @return the reason, or {@code null} if epoll works here
      */
     public static String unavailableReason() {
         return Availability.REASON;
@@ -73,7 +75,12 @@ public final class EpollEngine extends UnixSocketEngine {
         }
     }
 
-    /** The engine of this JVM, created on first use. */
+    /**
+     * The engine of this JVM, created on first use.
+     *
+     * @return the JVM-wide engine
+     * @throws IllegalStateException if {@link #unavailableReason()} gives a reason
+     */
     public static EpollEngine instance() {
         String why = unavailableReason();
         if (why != null) {

@@ -21,7 +21,8 @@ import java.nio.file.Path;
  * an SQE tagged with its {@link Operation#id()} and park in {@link Operation#await}. The
  * {@link Poller} thread — the only thread that calls {@code io_uring_enter} — submits it (woken
  * through an eventfd if it sleeps) and completes it. Timeout, interrupt and close cancel with
- * {@code IORING_OP_ASYNC_CANCEL} and still wait for the operation's own CQE (DESIGN rules 1–3).
+ * {@code IORING_OP_ASYNC_CANCEL} and still wait for the operation's own CQE: a submitted SQE
+ * always completes, and its slot and buffer are the kernel's until then (DESIGN rules 1–3).
  *
  * <p>Pieces: {@link Ring} (setup and mappings), {@link SubmissionQueue}, {@link CompletionQueue},
  * {@link Poller}, {@link LibC} (errno-capturing calls), {@link UringTransport},
@@ -70,12 +71,19 @@ public final class IoUringEngine extends UnixSocketEngine {
     /**
      * Why this engine cannot run here, or {@code null} if an io_uring can be set up. Probed once:
      * a small ring is set up and torn down.
+     *
+     * @return the reason, or {@code null}
      */
     public static String unavailableReason() {
         return Availability.REASON;
     }
 
-    /** The engine of this JVM (one ring, one poller thread), created on first use. */
+    /**
+     * The engine of this JVM (one ring, one poller thread), created on first use.
+     *
+     * @return the JVM-wide engine
+     * @throws IllegalStateException if {@link #unavailableReason()} gives a reason
+     */
     public static IoUringEngine instance() {
         String why = unavailableReason();
         if (why != null) {

@@ -13,7 +13,8 @@ import java.lang.invoke.VarHandle;
 
 /**
  * The libc calls of this engine, each with {@code errno} captured by the linker
- * ({@code Linker.Option.captureCallState("errno")}, DESIGN rule 9) into a segment the caller
+ * ({@code Linker.Option.captureCallState("errno")}: a separate read of {@code errno} could see a
+ * value the JVM clobbered in between; DESIGN rule 9) into a segment the caller
  * passes first. A capture segment belongs to one calling context at a time (a connection's
  * reader, its writer, a server's acceptor, the poller), so
  * no two threads ever write the same one and no call allocates.

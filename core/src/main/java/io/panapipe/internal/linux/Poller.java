@@ -17,7 +17,8 @@ import java.lang.invoke.VarHandle;
  * which unparks the waiting thread. Because the poller submits every request, the kernel runs the
  * requests' completion work on the poller (with {@code DEFER_TASKRUN}, inside this wait): data
  * arriving costs two wake-ups, the poller's and the owner's. Nothing on this path allocates or
- * blocks other than in {@code io_uring_enter} (DESIGN rules 3 and 8).
+ * blocks other than in {@code io_uring_enter}: a stalled poller stalls every waiter, and only
+ * poller threads, never virtual threads, may block in the kernel (DESIGN rules 3 and 8).
  *
  * <h2>Waking the poller</h2>
  * A thread that publishes an SQE while the poller waits must wake it: the poller keeps an

@@ -15,9 +15,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>{@code ringLock} ({@code java.util.concurrent}, so virtual threads park on it without
  * pinning) guards the SQE slots and the local tail; it is held only while one SQE is written and
  * the tail published. The tail is published with a volatile store (release, and ordered before
- * the issuer's "sleeping" flag is read: DESIGN rule 10 plus the Dekker handshake in
+ * the issuer's "sleeping" flag is read: ring indices shared with the kernel are published with
+ * release, DESIGN rule 10, plus the Dekker handshake in
  * {@link Poller}); then the issuer is told, which wakes it only if it is (about to be) blocked. No
- * caller thread makes a blocking call, or any {@code io_uring_enter} at all (DESIGN rule 8).
+ * caller thread makes a blocking call, or any {@code io_uring_enter} at all: a blocking downcall
+ * would pin a virtual thread's carrier (DESIGN rule 8).
  *
  * <p>Once the poller has failed the queue is {@link #shut}: every later request is refused
  * ({@code false}), so that nothing reaches the kernel that nobody would reap; only the failure's

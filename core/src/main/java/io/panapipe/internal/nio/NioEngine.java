@@ -31,6 +31,11 @@ public final class NioEngine implements Engine {
     private NioEngine() {
     }
 
+    /**
+     * The engine of this JVM, created on first use.
+     *
+     * @return the JVM-wide engine
+     */
     public static NioEngine instance() {
         return Holder.INSTANCE;
     }

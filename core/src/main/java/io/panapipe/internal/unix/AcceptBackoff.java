@@ -38,7 +38,12 @@ public final class AcceptBackoff {
         new PipeException("preload", Errno.EMFILE, Errno.name(Errno.EMFILE), "preload").getMessage();
     }
 
-    /** Whether {@code errno} is one this policy backs off on. */
+    /**
+     * Whether {@code errno} is one this policy backs off on.
+     *
+     * @param errno the accept's error code
+     * @return {@code true} for {@code EMFILE} and {@code ENFILE}
+     */
     public static boolean appliesTo(int errno) {
         return Errno.isDescriptorLimit(errno);
     }
@@ -52,7 +57,11 @@ public final class AcceptBackoff {
      * Pauses after an accept failed with {@code failure} (an {@code EMFILE}/{@code ENFILE}), then
      * returns so that the caller retries; throws {@code failure} once the budget is spent.
      *
+     * @param failure the accept's exception, thrown once the budget is spent
+     * @param gate the server's gate; once it is closing, the pause ends
      * @param deadline the accept's {@code System.nanoTime()} deadline, ignored if {@code timed} is false
+     * @param timed whether the accept has a deadline
+     * @throws PipeException {@code failure}, once the budget is spent
      * @throws AsynchronousCloseException the server started closing meanwhile
      * @throws ClosedByInterruptException the thread was interrupted
      */

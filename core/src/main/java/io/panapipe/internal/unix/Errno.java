@@ -11,16 +11,27 @@ import java.util.Locale;
  * the socket-file rules shared by every Unix engine.
  */
 public final class Errno {
+    /** Operation not permitted. */
     public static final int EPERM = 1;
+    /** No such file or directory. */
     public static final int ENOENT = 2;
+    /** Resource temporarily unavailable (also {@code EWOULDBLOCK}). */
     public static final int EAGAIN = 11;
+    /** Permission denied. */
     public static final int EACCES = 13;
+    /** Too many open files in the system. */
     public static final int ENFILE = 23;
+    /** Too many open files in this process. */
     public static final int EMFILE = 24;
+    /** Broken pipe: the other end closed. */
     public static final int EPIPE = 32;
+    /** Message too long. */
     public static final int EMSGSIZE = 90;
+    /** Address already in use. */
     public static final int EADDRINUSE = 98;
+    /** Connection reset by peer. */
     public static final int ECONNRESET = 104;
+    /** Connection refused: nobody listens on the socket. */
     public static final int ECONNREFUSED = 111;
 
     private Errno() {
@@ -29,6 +40,9 @@ public final class Errno {
     /**
      * The errno a JDK {@code IOException} stands for, recognised by the OS's description in its
      * message (the JDK reports {@code strerror} text and no number), or 0 if none is recognised.
+     *
+     * @param e the JDK's exception
+     * @return one of the values above, or 0
      */
     public static int fromJdk(IOException e) {
         if (e instanceof java.nio.file.NoSuchFileException) {
@@ -74,7 +88,12 @@ public final class Errno {
         return 0;
     }
 
-    /** The symbolic name of the values above, or {@code errno <n>}. */
+    /**
+     * The symbolic name of the values above, or {@code errno <n>}.
+     *
+     * @param errno the error code
+     * @return its name, e.g. {@code "ENOENT"}
+     */
     public static String name(int errno) {
         return switch (errno) {
             case EPERM -> "EPERM";
@@ -92,7 +111,12 @@ public final class Errno {
         };
     }
 
-    /** Whether {@code errno} means the process or the system ran out of file descriptors. */
+    /**
+     * Whether {@code errno} means the process or the system ran out of file descriptors.
+     *
+     * @param errno the error code
+     * @return {@code true} for {@code EMFILE} and {@code ENFILE}
+     */
     public static boolean isDescriptorLimit(int errno) {
         return errno == EMFILE || errno == ENFILE;
     }
@@ -104,6 +128,12 @@ public final class Errno {
      * A {@link PipeException} for a JDK exception of {@code what}: the recognised errno and the
      * JDK's text (said once), with {@code advice} appended; the JDK exception is the cause.
      * A {@code PipeException} is returned as it is.
+     *
+     * @param what the operation that failed, for the message
+     * @param e the JDK's exception
+     * @param advice what to do about it, or {@code null} (the descriptor-limit advice is added
+     *        for {@code EMFILE}/{@code ENFILE})
+     * @return the exception to throw
      */
     public static PipeException fromJdk(String what, IOException e, String advice) {
         if (e instanceof PipeException p) {

@@ -27,11 +27,20 @@ public final class InstanceLimit {
     private final AtomicInteger open = new AtomicInteger();
     private volatile Thread waiter;
 
+    /**
+     * A limit of {@code max} open connections.
+     *
+     * @param max the server's {@code maxInstances}
+     */
     public InstanceLimit(int max) {
         this.max = max;
     }
 
-    /** Connections handed out and not yet closed. */
+    /**
+     * Connections handed out and not yet closed.
+     *
+     * @return the slots taken
+     */
     public int open() {
         return open.get();
     }
@@ -39,6 +48,8 @@ public final class InstanceLimit {
     /**
      * Takes a slot, waiting while all {@code max} are in use.
      *
+     * @param timeoutNanos how long to wait; negative for no deadline
+     * @param gate the server's gate; once it is closing, the wait ends
      * @throws PipeTimeoutException all slots stayed taken until the deadline
      * @throws AsynchronousCloseException the server started closing
      * @throws ClosedByInterruptException the thread was interrupted
@@ -91,7 +102,12 @@ public final class InstanceLimit {
         }
     }
 
-    /** {@code transport}, giving its slot back once when it is released. */
+    /**
+     * {@code transport}, giving its slot back once when it is released.
+     *
+     * @param transport a connection that holds a slot taken by {@link #acquire}
+     * @return the same connection, wrapped
+     */
     public Transport track(Transport transport) {
         return new Tracked(transport, this);
     }

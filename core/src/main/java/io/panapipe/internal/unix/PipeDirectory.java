@@ -13,7 +13,8 @@ import java.util.EnumSet;
 import java.util.Set;
 
 /**
- * The private directory of logical names on Unix (DESIGN rules 11 and 14). Both ends check it:
+ * The private directory of logical names on Unix, where current-user-only holds both ways
+ * (DESIGN rule 14). Both ends check it:
  * the server creates it ({@code 0700}) or tightens its own; a client refuses a directory that is
  * a symbolic link, belongs to another user or that others can write, since whoever controls the
  * directory decides which socket a name reaches.
@@ -35,7 +36,11 @@ public final class PipeDirectory {
     private PipeDirectory() {
     }
 
-    /** The directory of logical names for this process (not created here). */
+    /**
+     * The directory of logical names for this process (not created here).
+     *
+     * @return the directory's path
+     */
     public static Path path() {
         String override = System.getProperty(PROPERTY);
         if (override != null && !override.isEmpty()) {
@@ -51,6 +56,11 @@ public final class PipeDirectory {
     /**
      * Server side: creates {@code dir} with mode {@code 0700} if absent; refuses one that is not a
      * real directory of this user; removes group and other bits from one that is.
+     *
+     * @param dir the directory of the socket file
+     * @param what the operation, e.g. {@code "bind ..."}, for the exception message
+     * @throws IOException a {@link PipeException} ({@code EACCES}) if the directory is a symbolic
+     *         link, not a directory, or another user's; or creating or tightening it failed
      */
     public static void ensureForServer(Path dir, String what) throws IOException {
         if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
@@ -73,6 +83,12 @@ public final class PipeDirectory {
     /**
      * Client side: the directory must exist as a real directory of this user that nobody else can
      * write; a missing one means no server (the caller's connect then reports {@code ENOENT}).
+     *
+     * @param dir the directory of the socket file
+     * @param what the operation, e.g. {@code "connect to ..."}, for the exception message
+     * @throws IOException a {@link PipeException} ({@code EACCES}) if the directory is a symbolic
+     *         link, not a directory, another user's, or writable by others; or reading its
+     *         attributes failed
      */
     public static void checkForClient(Path dir, String what) throws IOException {
         if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {

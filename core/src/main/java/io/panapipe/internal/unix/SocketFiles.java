@@ -28,8 +28,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * Socket-file rules shared by every Unix engine (DESIGN rules 11 and 14): where a server's socket
- * file comes from, who may replace it, and who removes it.
+ * Socket-file rules shared by every Unix engine: where a server's socket file comes from, who may
+ * replace it (only a stale one, never a live server's), and who removes it (DESIGN rules 11 and 14,
+ * spelled out below).
  *
  * <ul>
  * <li><b>One binder at a time, one owner for life.</b> A server holds an exclusive lock on a lock
@@ -56,19 +57,45 @@ public final class SocketFiles {
     private SocketFiles() {
     }
 
-    /** Binds and sets listening a socket at the path it is given (engine-specific). */
+    /**
+     * Binds and sets listening a socket at the path it is given (engine-specific).
+     *
+     * @param <H> the engine's handle of a listening socket
+     */
     @FunctionalInterface
     public interface Binder<H> {
+        /**
+         * Creates a socket, binds it to {@code at} and sets it listening.
+         *
+         * @param at where to bind: the final path, or a temporary one renamed into place afterwards
+         * @return the listening socket
+         * @throws IOException if creating, binding or listening fails
+         */
         H bindAndListen(Path at) throws IOException;
     }
 
-    /** Closes what a {@link Binder} returned (error paths). */
+    /**
+     * Closes what a {@link Binder} returned (error paths).
+     *
+     * @param <H> the engine's handle of a listening socket
+     */
     @FunctionalInterface
     public interface Unbinder<H> {
+        /**
+         * Closes the socket, quietly.
+         *
+         * @param handle what {@link Binder#bindAndListen} returned
+         */
         void close(H handle);
     }
 
-    /** A bound, listening socket and the file it was published under. */
+    /**
+     * A bound, listening socket and the file it was published under.
+     *
+     * @param <H> the engine's handle of a listening socket
+     * @param handle the listening socket
+     * @param file the published socket file, to {@link SocketFiles#release} at close
+     */
     public record Bound<H>(H handle, Published file) {
     }
 
@@ -76,6 +103,13 @@ public final class SocketFiles {
      * Publishes a listening socket under {@code name}: private directory (logical names), the
      * name's lock, stale-file check, bind in a private place, final mode, rename into place.
      *
+     * @param <H> the engine's handle of a listening socket
+     * @param name a Unix name (logical or explicit path)
+     * @param options the server's settings ({@link PipeOptions#posixPermissions()} sets the mode)
+     * @param binder binds and listens at a path
+     * @param unbinder closes the socket if publishing it fails
+     * @return the listening socket and its published file
+     * @throws IllegalArgumentException if {@code name} is a Windows pipe path
      * @throws PipeException {@code EADDRINUSE} if a live server holds the name; {@code EACCES} or
      *         {@code EPERM} naming the owner if the directory or a file in the way belongs to
      *         another user; the binder's own exception if binding fails
@@ -135,6 +169,8 @@ public final class SocketFiles {
     /**
      * Closes the socket file published at {@code path} by this process: deleted if it is still the
      * one published, then the name's lock released. Does nothing for a path not published here.
+     *
+     * @param path the socket file's path
      */
     public static void release(Path path) {
         Published p = PUBLISHED.get(path.toAbsolutePath());
@@ -156,6 +192,11 @@ public final class SocketFiles {
             this.key = key;
         }
 
+        /**
+         * Where the socket file was published.
+         *
+         * @return its absolute path
+         */
         public Path path() {
             return path;
         }
@@ -352,6 +393,10 @@ public final class SocketFiles {
     /**
      * Client side, before connecting to {@code name}: for a logical name, its directory must be
      * this user's and closed to others (see {@link PipeDirectory#checkForClient}).
+     *
+     * @param name the pipe about to be connected to
+     * @throws IOException a {@link PipeException} ({@code EACCES}) if the directory is refused, or
+     *         reading its attributes failed
      */
     public static void checkBeforeConnect(PipeName name) throws IOException {
         if (name.logicalName() != null && !name.isWindowsPath()) {
@@ -362,12 +407,22 @@ public final class SocketFiles {
     /**
      * Whether a client must check that the server runs as its own user: always for a logical name
      * (its directory is this user's), for an explicit path when the options ask.
+     *
+     * @param name the pipe connected to
+     * @param options the client's settings
+     * @return {@code true} if the server's uid must be this process's
      */
     public static boolean mustVerifyServerUser(PipeName name, PipeOptions options) {
         return options.verifyServerUser() || name.logicalName() != null;
     }
 
-    /** Maps a JDK socket exception of a connect to the errno it stands for. */
+    /**
+     * Maps a JDK socket exception of a connect to the errno it stands for.
+     *
+     * @param name the pipe the connect was for
+     * @param e the JDK's exception
+     * @return a {@link PipeException} with the errno and advice, or {@code e} itself if it is one
+     */
     public static PipeException connectFailure(PipeName name, IOException e) {
         String what = "connect to " + name.osPath();
         if (e instanceof PipeException p) {

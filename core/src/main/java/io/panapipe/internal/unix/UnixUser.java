@@ -39,22 +39,42 @@ public final class UnixUser {
     private UnixUser() {
     }
 
-    /** The effective uid of this process. */
+    /**
+     * The effective uid of this process.
+     *
+     * @return the uid
+     */
     public static int uid() {
         return UID;
     }
 
-    /** This process's user as the JDK's {@code SO_PEERCRED} principals name it (equal by uid). */
+    /**
+     * This process's user as the JDK's {@code SO_PEERCRED} principals name it (equal by uid).
+     *
+     * @return the user principal
+     */
     public static UserPrincipal principal() {
         return PRINCIPAL;
     }
 
-    /** The uid owning {@code path} (not following a final symbolic link). */
+    /**
+     * The uid owning {@code path} (not following a final symbolic link).
+     *
+     * @param path a file or directory
+     * @return the owner's uid
+     * @throws IOException if the attribute cannot be read (e.g. the file does not exist)
+     */
     public static int ownerUid(Path path) throws IOException {
         return (Integer) Files.getAttribute(path, "unix:uid", LinkOption.NOFOLLOW_LINKS);
     }
 
-    /** {@code "alice (uid 1001)"} for a uid, the name from the system's user database where it has one. */
+    /**
+     * The owner of {@code path} as {@code "alice (uid 1001)"}, the name from the system's user
+     * database where it has one (best effort: for messages only).
+     *
+     * @param path a file or directory
+     * @return the description, or {@code "an unknown user"} if the owner cannot be read
+     */
     public static String describe(Path path) {
         try {
             return Files.getOwner(path, LinkOption.NOFOLLOW_LINKS).getName() + " (uid " + ownerUid(path) + ")";
@@ -66,6 +86,9 @@ public final class UnixUser {
     /**
      * {@code "alice (uid 1001)"} from the system's user database ({@code /etc/passwd}), or
      * {@code "uid 1001"} where it has no entry (best effort: for messages only).
+     *
+     * @param uid a user id
+     * @return the description
      */
     public static String describe(int uid) {
         try (var lines = Files.lines(Path.of("/etc/passwd"))) {
@@ -78,7 +101,13 @@ public final class UnixUser {
         }
     }
 
-    /** The mode bits of {@code path} (not following a final symbolic link). */
+    /**
+     * The mode bits of {@code path} (not following a final symbolic link).
+     *
+     * @param path a file or directory
+     * @return the {@code st_mode} bits, file type included
+     * @throws IOException if the attribute cannot be read
+     */
     public static int mode(Path path) throws IOException {
         return (Integer) Files.getAttribute(path, "unix:mode", LinkOption.NOFOLLOW_LINKS);
     }

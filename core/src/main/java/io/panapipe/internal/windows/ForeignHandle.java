@@ -49,9 +49,15 @@ public final class ForeignHandle implements AutoCloseable {
      * Issues a request on lane 0 or 1 and waits for it (cancelling it with {@code CancelIoEx} on
      * timeout, interrupt or close, then waiting for its completion).
      *
+     * @param lane 0 (reads) or 1 (writes)
      * @param issue gets the OVERLAPPED address; returns 0 on synchronous success, else the error
      *              code the call reported ({@code 997} when pending)
+     * @param timeoutNanos how long to wait before cancelling, or
+     *              {@link io.panapipe.internal.completion.Operation#NO_TIMEOUT}
      * @return bytes transferred
+     * @throws IOException a {@link PipeException} with the request's error code,
+     *         {@link io.panapipe.PipeTimeoutException}, {@link java.nio.channels.ClosedByInterruptException},
+     *         or {@link ClosedChannelException}/{@link java.nio.channels.AsynchronousCloseException} once closed
      */
     public int run(int lane, LongToIntFunction issue, long timeoutNanos) throws IOException {
         ReentrantLock lock = locks[lane];

@@ -96,7 +96,11 @@ public final class IocpEngine implements Engine {
         }
     }
 
-    /** Why this engine cannot run here, or {@code null} if it can. */
+    /**
+     * Why this engine cannot run here, or {@code null} if it can.
+     *
+     * @return the reason, or {@code null}
+     */
     public static String unavailableReason() {
         if (!Platform.isWindows()) {
             return "the IOCP engine needs Windows; this is " + System.getProperty("os.name");
@@ -110,6 +114,9 @@ public final class IocpEngine implements Engine {
      * the test sources ({@code WindowsModelEngine}) and is loaded by name. The library's jar does not
      * contain it, so outside Panapipe's tests this always fails: the model can never be selected in
      * production, and a run on it is never a run on Windows.
+     *
+     * @return the engine over the Windows model
+     * @throws IllegalStateException if the model is not on the class path (outside Panapipe's tests)
      */
     public static Engine windowsModelForTests() {
         try {
@@ -121,7 +128,12 @@ public final class IocpEngine implements Engine {
         }
     }
 
-    /** The JVM-wide engine. */
+    /**
+     * The JVM-wide engine.
+     *
+     * @return the engine, started on first use
+     * @throws IllegalStateException if {@link #unavailableReason()} gives a reason
+     */
     public static IocpEngine instance() {
         String why = unavailableReason();
         if (why != null) {
@@ -303,6 +315,9 @@ public final class IocpEngine implements Engine {
      * @param socket whether {@code handle} is a Winsock {@code SOCKET}: then a failed request's code
      *               comes from {@code WSAGetOverlappedResult} ({@code WSAECONNRESET}, not
      *               {@code ERROR_NETNAME_DELETED})
+     * @param handle the {@code HANDLE} or {@code SOCKET} value
+     * @return the association, which issues and waits for the caller's requests
+     * @throws PipeException if associating it with the port fails, or the engine has failed
      */
     public static ForeignHandle associate(long handle, boolean socket) throws PipeException {
         IocpEngine engine = instance();

@@ -13,7 +13,8 @@ import java.util.concurrent.locks.LockSupport;
  * {@link #BATCH} packets at a time into a pre-allocated {@code OVERLAPPED_ENTRY} array and
  * completes each packet's {@link Operation}, found through the id stored after its OVERLAPPED
  * ({@link OverlappedSlot#opIdAt}). Nothing is allocated per packet, and nothing but this thread
- * ever blocks in the kernel (rule 8).
+ * ever blocks in the kernel (a blocking downcall would pin a virtual thread's carrier; DESIGN
+ * rule 8).
  *
  * <p>What the documentation of {@code GetQueuedCompletionStatusEx} says: it returns TRUE when at
  * least one pending I/O has completed, though some of those may have failed (each entry's status
@@ -22,7 +23,8 @@ import java.util.concurrent.locks.LockSupport;
  * It does not say in so many words that a FALSE return removed nothing, so the count is zeroed
  * before each call and whatever count comes back is dispatched, TRUE or FALSE
  * ({@link #entriesToDispatch}): an entry removed and then ignored would leave its owner waiting
- * forever (rule 1), while a count the call did not write stays 0. (With the older
+ * forever (a pending request always gets its completion, and its owner waits for it; DESIGN
+ * rule 1), while a count the call did not write stays 0. (With the older
  * {@code GetQueuedCompletionStatus}, a FALSE return with a non-NULL OVERLAPPED is a failed
  * request, not a port failure; this engine does not use that call.)
  */

@@ -6,8 +6,8 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * The engine's one I/O completion port: creating it, associating handles with it (rule 4), waking
- * its pollers, closing it.
+ * The engine's one I/O completion port: creating it, associating handles with it (before their
+ * first I/O, in skip-on-success mode: DESIGN rule 4), waking its pollers, closing it.
  */
 final class IocpPort {
     /** Completion key of every associated handle; the OVERLAPPED, not the key, identifies the operation. */

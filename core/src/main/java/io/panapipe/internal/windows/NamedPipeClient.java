@@ -13,7 +13,7 @@ import java.nio.channels.ClosedByInterruptException;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Opening the client end (rule 6): one {@code CreateFileW} attempt, never a
+ * Opening the client end (DESIGN rule 6): one {@code CreateFileW} attempt, never a
  * {@code WaitNamedPipeW} (it would block a carrier thread); {@link io.panapipe.PipeClient} retries
  * {@code ERROR_PIPE_BUSY} with short sleeps, and {@code ERROR_FILE_NOT_FOUND} only if asked to wait.
  */

@@ -22,7 +22,8 @@ import java.util.concurrent.locks.LockSupport;
 
 /**
  * A named-pipe server: a backlog of pipe instances, each waiting in an overlapped
- * {@code ConnectNamedPipe} (rule 5).
+ * {@code ConnectNamedPipe}; the server always holds a listening instance and creates the
+ * replacement before it hands a connected one out (DESIGN rule 5).
  *
  * <ul>
  *   <li>The first instance is created with {@code FILE_FLAG_FIRST_PIPE_INSTANCE}: if anyone else
@@ -246,7 +247,7 @@ final class NamedPipeServer implements ServerEndpoint {
                         // next accept retries the replacement (and reports the error if it persists)
                     } catch (RuntimeException e) {
                         // out of the backlog and not handed out: nobody else would close it
-                        ready.free(capture); // its connect has completed (rule 1)
+                        ready.free(capture); // its connect has completed: the kernel holds its OVERLAPPED no more
                         throw e;
                     }
                     engine.releaseIo(ready.connect);
@@ -361,7 +362,7 @@ final class NamedPipeServer implements ServerEndpoint {
     }
 
     /**
-     * Cancels every pending {@code ConnectNamedPipe}, waits for each completion (rule 1: the
+     * Cancels every pending {@code ConnectNamedPipe}, waits for each completion (DESIGN rule 1: the
      * OVERLAPPED belongs to the kernel until then), closes the handles, then frees the descriptor.
      */
     @Override

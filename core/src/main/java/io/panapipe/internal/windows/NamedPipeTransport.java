@@ -19,7 +19,9 @@ import java.nio.channels.ClosedByInterruptException;
  * native memory the kernel may hold until the completion: the caller's own when
  * {@link io.panapipe.internal.CallerMemory#mayLendToKernel} allows it, else the pipe's staging
  * buffer ({@link #lendsBuffersToKernel}, DESIGN rule 12). The overlapped mechanics are
- * {@link OverlappedIo}'s; this class only says what a pipe's results mean (rule 7) and keeps the
+ * {@link OverlappedIo}'s; this class only says what a pipe's results mean ({@code ERROR_MORE_DATA}
+ * is data plus "message not complete", a broken or disconnected pipe is end of stream: DESIGN
+ * rule 7) and keeps the
  * write-timeout contract (BYTE writes in pieces of at most {@link #MAX_BYTE_WRITE}; after a
  * cancelled write the write side is unusable).
  */
@@ -102,9 +104,10 @@ final class NamedPipeTransport implements Transport {
             int n = reader.bytes();
             int error = reader.error();
             WinError.ReadOutcome what = WinError.classifyRead(error);
-            // Data first, even if a cancel raced with it (rule 2): bytes are never dropped.
+            // Data first, even if a cancel raced with it: a cancelled read may still have
+            // transferred bytes, and they are never dropped (DESIGN rule 2).
             if (what == WinError.ReadOutcome.PARTIAL_MESSAGE) {
-                messageComplete = false; // ERROR_MORE_DATA: bytes, and the message goes on (rule 7)
+                messageComplete = false; // ERROR_MORE_DATA: bytes, and the message goes on (DESIGN rule 7)
                 return n;
             }
             if ((what == WinError.ReadOutcome.DATA && (n > 0 || mode == PipeMode.MESSAGE))

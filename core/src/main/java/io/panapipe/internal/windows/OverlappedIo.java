@@ -109,7 +109,7 @@ final class OverlappedIo implements Canceller {
             return WAIT;
         }
         if (error == WinError.ERROR_MORE_DATA && (kind == READ || kind == CUSTOM)) {
-            return FINAL_RETIRE; // rule 3: take it inline, and never let a late packet reach a later request
+            return FINAL_RETIRE; // rule 3 above: take it inline, and never let a late packet reach a later request
         }
         return FINAL;
     }
@@ -293,7 +293,8 @@ final class OverlappedIo implements Canceller {
      * it, which {@code OVERLAPPED.Internal} tells without any packet (the documentation of
      * {@code OVERLAPPED}: {@code STATUS_PENDING} while the request is in flight, the final status
      * once it completed; {@code HasOverlappedIoCompleted} reads the same field). Only then may the
-     * slot and the buffer be reused or freed (rule 1). Parks in Java, never in the kernel.
+     * slot and the buffer be reused or freed: they are the kernel's until the request completes
+     * (rule 2 above; DESIGN rule 1). Parks in Java, never in the kernel.
      */
     private void reapAfterFailure(Operation o) {
         OverlappedSlot s = slot;

@@ -77,7 +77,11 @@ final class PipeFlags {
         return options.mode() == PipeMode.MESSAGE ? Win32.PIPE_READMODE_MESSAGE() : -1;
     }
 
-    /** {@code FILE_SKIP_COMPLETION_PORT_ON_SUCCESS | FILE_SKIP_SET_EVENT_ON_HANDLE} (rule 4). */
+    /**
+     * {@code FILE_SKIP_COMPLETION_PORT_ON_SUCCESS | FILE_SKIP_SET_EVENT_ON_HANDLE}, set on every
+     * handle associated with the port, so a request that succeeds at once returns inline and no
+     * packet comes (DESIGN rule 4).
+     */
     static byte completionModes() {
         return (byte) (Win32.FILE_SKIP_COMPLETION_PORT_ON_SUCCESS() | Win32.FILE_SKIP_SET_EVENT_ON_HANDLE());
     }

@@ -20,7 +20,8 @@ import java.lang.foreign.MemorySegment;
  * <p>Conventions (those of the Windows x64 ABI the real calls use): pointers are {@code long}
  * addresses; {@code BOOL} results are {@code int}, 0 for failure; a failing call leaves its
  * {@code GetLastError} value in {@code capture} (a segment from {@link #newCapture}, read with
- * {@link #lastError}) — DESIGN rule 9.
+ * {@link #lastError}), captured by the linker because a separate {@code GetLastError} downcall
+ * could see a value the JVM clobbered in between (DESIGN rule 9).
  */
 interface Win32Api {
     /** {@code PROCESS_QUERY_LIMITED_INFORMATION} (0x1000, winnt.h); not in the generated bindings. */

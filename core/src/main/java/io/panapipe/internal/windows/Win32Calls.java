@@ -20,7 +20,7 @@ import java.lang.invoke.VarHandle;
  *
  * <ul>
  *   <li>each handle captures {@code GetLastError} with {@link Linker.Option#captureCallState} into
- *       a segment the caller passes first (rule 9: a separate {@code GetLastError} downcall can
+ *       a segment the caller passes first (DESIGN rule 9: a separate {@code GetLastError} downcall can
  *       see a value the JVM clobbered in between). Hot paths pass the capture area inside their
  *       {@link OverlappedSlot}, so nothing is allocated per call;</li>
  *   <li>pointer arguments and results are plain {@code long} addresses (same registers on

@@ -101,7 +101,11 @@ final class WinError {
         FAILURE
     }
 
-    /** Classifies the error code of a completed {@code ReadFile} (rule 7). */
+    /**
+     * Classifies the error code of a completed {@code ReadFile}: {@code ERROR_MORE_DATA} is data
+     * plus "message not complete", not an error; a broken, disconnected or closing pipe, and
+     * {@code ERROR_HANDLE_EOF}, are end of stream (DESIGN rule 7).
+     */
     static ReadOutcome classifyRead(int error) {
         return switch (error) {
             case ERROR_SUCCESS -> ReadOutcome.DATA;

@@ -593,7 +593,8 @@ class IocpOnWindowsModelTest {
         }
     }
 
-    // ---- DESIGN rule 12 on the IOCP path (the model writes into whatever address it was given) ----
+    // ---- the kernel never holds caller memory that can be freed meanwhile (DESIGN rule 12), on the
+    // IOCP path (the model writes into whatever address it was given) ----
 
     /** A shared arena closed by another thread during a pending read: the kernel held the pipe's staging buffer, not it. */
     @Test

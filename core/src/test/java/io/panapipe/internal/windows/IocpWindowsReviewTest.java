@@ -129,7 +129,7 @@ class IocpWindowsReviewTest {
         }
     }
 
-    // ---- buffer lifetime (DESIGN rule 12) --------------------------------------------------------
+    // ---- buffer lifetime: the kernel never holds caller memory that can be freed meanwhile (DESIGN rule 12)
 
     /** A shared arena closed by another thread while a read into it is pending: no write into freed memory, the pipe goes on. */
     @Test

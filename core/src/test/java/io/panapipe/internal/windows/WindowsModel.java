@@ -1071,7 +1071,8 @@ class WindowsModel implements Win32Api {
         long mark = allocationMark();
         try {
             if (wait != 0) {
-                throw new UnsupportedOperationException("the engine never waits in GetOverlappedResult (rule 8)");
+                throw new UnsupportedOperationException("the engine never waits in GetOverlappedResult"
+                        + " (a blocking downcall would pin a virtual thread's carrier)");
             }
             int status = (int) MEM.get(ValueLayout.JAVA_LONG_UNALIGNED, overlapped);
             if (status == STATUS_PENDING) {
