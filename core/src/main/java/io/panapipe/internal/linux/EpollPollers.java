@@ -111,6 +111,8 @@ final class EpollPollers {
     private void fail(Throwable t) {
         if (failure == null) {
             failure = t;
+            System.getLogger(EpollPollers.class.getName()).log(System.Logger.Level.ERROR,
+                    "panapipe epoll poller failed; every parked virtual thread and every later wait gets an IOException", t);
         }
         // Every parked virtual thread wakes and finds checkAlive() failing. Platform threads wait
         // in poll(2) on their own socket and need no poller: they carry on.
