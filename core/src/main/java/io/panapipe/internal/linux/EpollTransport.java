@@ -97,15 +97,7 @@ final class EpollTransport implements Transport {
                 }
                 int e = LibC.errno(readErrno);
                 if (e == Errnos.EAGAIN) {
-                    if (readSpin.retry()) {
-                        continue;
-                    }
-                    readSpin.parking();
-                    long left = timeoutNanos < 0 ? Operation.NO_TIMEOUT : Math.max(0, deadline - System.nanoTime());
-                    int outcome = readiness.await(FdReadiness.READ, ticket, left, gate);
-                    if (outcome != FdReadiness.READY) {
-                        throw Operation.failure(outcome, "read");
-                    }
+                    spinOrWait(readSpin, FdReadiness.READ, ticket, timeoutNanos, deadline, "read");
                 } else if (e == Errnos.ECONNRESET || e == Errnos.ENOTCONN) {
                     return mode == PipeMode.MESSAGE ? messages.endOfStream() : -1; // the peer died: end of stream
                 } else if (e != Errnos.EINTR) {
@@ -140,21 +132,32 @@ final class EpollTransport implements Transport {
                 if (e == Errnos.EAGAIN) {
                     // A full socket: when the reader drains it on another core, room comes
                     // within microseconds, so the same policy as a read decides whether to spin.
-                    if (writeSpin.retry()) {
-                        continue;
-                    }
-                    writeSpin.parking();
-                    long left = timeoutNanos < 0 ? Operation.NO_TIMEOUT : Math.max(0, deadline - System.nanoTime());
-                    int outcome = readiness.await(FdReadiness.WRITE, ticket, left, gate);
-                    if (outcome != FdReadiness.READY) {
-                        throw Operation.failure(outcome, "write");
-                    }
+                    spinOrWait(writeSpin, FdReadiness.WRITE, ticket, timeoutNanos, deadline, "write");
                 } else if (e != Errnos.EINTR) {
                     throw UnixSockets.writeFailure(e, length);
                 }
             }
         } finally {
             writeSpin.endCall();
+        }
+    }
+
+    /**
+     * After {@code EAGAIN}: returns at once if the call should spin (retry its syscall), else
+     * waits until the socket may be ready for {@code direction} and returns for the retry.
+     *
+     * @throws IOException the wait ended by timeout, interrupt or close (nothing was transferred), or the poller failed
+     */
+    private void spinOrWait(SpinPolicy.Spinner spinner, int direction, int ticket, long timeoutNanos, long deadline,
+                            String what) throws IOException {
+        if (spinner.retry()) {
+            return;
+        }
+        spinner.parking();
+        long left = timeoutNanos < 0 ? Operation.NO_TIMEOUT : Math.max(0, deadline - System.nanoTime());
+        int outcome = readiness.await(direction, ticket, left, gate);
+        if (outcome != FdReadiness.READY) {
+            throw Operation.failure(outcome, what);
         }
     }
 
