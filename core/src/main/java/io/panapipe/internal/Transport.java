@@ -45,6 +45,23 @@ public interface Transport {
     int read(MemorySegment buf, long offset, int length, long timeoutNanos) throws IOException;
 
     /**
+     * {@link #read}, into memory the pipe itself owns (its staging buffer), which cannot be freed
+     * while the call runs. An engine may then use calls that take raw addresses and tell it more
+     * than {@code recv} does (the epoll engine learns from {@code recvmsg} whether the socket was
+     * left empty, and then skips the next read's {@code EAGAIN} call).
+     *
+     * @param own the pipe's own native memory
+     * @param offset where in {@code own} the bytes go
+     * @param length at least 1
+     * @param timeoutNanos as for {@link #read}
+     * @return as {@link #read}
+     * @throws IOException as {@link #read}
+     */
+    default int readIntoOwn(MemorySegment own, long offset, int length, long timeoutNanos) throws IOException {
+        return read(own, offset, length, timeoutNanos);
+    }
+
+    /**
      * After a read in MESSAGE mode: whether it ended the message. Always {@code true} in BYTE mode.
      *
      * @return whether the last read ended a message

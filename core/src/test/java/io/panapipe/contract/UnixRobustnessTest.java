@@ -201,6 +201,24 @@ class UnixRobustnessTest {
         }
     }
 
+    @Test
+    void aPipeFromALimitedServerHalfClosesLikeAnyOther() throws Exception {
+        // The slot-tracking wrapper once forwarded too little: shutdownOutput fell through to the
+        // Windows default and threw UnsupportedOperationException.
+        try (PipeServer server = PipeServer.bind(TestPipes.freshName("max-half"),
+                PipeOptions.defaults().withMaxInstances(2))) {
+            Pipe[] p = pair(server);
+            try (Pipe s = p[0]; Pipe c = p[1]) {
+                s.outputStream().write(3);
+                s.shutdownOutput();
+                assertEquals(3, c.inputStream().read());
+                assertEquals(-1, c.inputStream().read(), "end of stream after the half-close");
+                c.outputStream().write(4);
+                assertEquals(4, s.inputStream().read(), "reading goes on");
+            }
+        }
+    }
+
     // ---- defect 7: one contract for a gone peer ----
 
     @Test

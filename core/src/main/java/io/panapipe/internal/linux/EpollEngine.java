@@ -91,7 +91,7 @@ public final class EpollEngine extends UnixSocketEngine {
 
     private static EpollEngine create() {
         try {
-            return new EpollEngine(EpollPollers.start(POLLERS, "panapipe-epoll"));
+            return new EpollEngine(EpollPollers.start(POLLERS, "panapipe-epoll", new SpinPolicy()));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -99,7 +99,12 @@ public final class EpollEngine extends UnixSocketEngine {
 
     /** A separate engine with its own pollers, for tests. Its threads are daemons; it is never shut down. */
     static EpollEngine createPrivate(int pollers) throws IOException {
-        return new EpollEngine(EpollPollers.start(pollers, "panapipe-epoll-private"));
+        return createPrivate(pollers, new SpinPolicy());
+    }
+
+    /** As {@link #createPrivate(int)}, spinning by {@code spin}. */
+    static EpollEngine createPrivate(int pollers, SpinPolicy spin) throws IOException {
+        return new EpollEngine(EpollPollers.start(pollers, "panapipe-epoll-private", spin));
     }
 
     @Override

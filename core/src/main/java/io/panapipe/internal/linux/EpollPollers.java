@@ -33,7 +33,7 @@ final class EpollPollers {
     private static final long DATA_OFFSET = epoll_event.data$offset();
 
     final ReadinessTable table = new ReadinessTable();
-    final SpinPolicy spin = new SpinPolicy();
+    final SpinPolicy spin;
     private final SubPoller[] subs;
     private final int masterFd;
     private final Thread master;
@@ -41,7 +41,8 @@ final class EpollPollers {
     /** Set by {@link #injectFailure} (tests): the sub-pollers throw it from their loop. */
     private volatile Error poison;
 
-    private EpollPollers(int count, String name) throws IOException {
+    private EpollPollers(int count, String name, SpinPolicy spin) throws IOException {
+        this.spin = spin;
         try (Arena temp = Arena.ofConfined()) {
             MemorySegment errno = temp.allocate(LibC.ERRNO_SIZE, LibC.ERRNO_ALIGN);
             masterFd = LibC.epollCreate1(errno, Linux.EPOLL_CLOEXEC());
@@ -67,9 +68,9 @@ final class EpollPollers {
         }
     }
 
-    /** Creates and starts {@code count} sub-pollers and the master. */
-    static EpollPollers start(int count, String name) throws IOException {
-        EpollPollers p = new EpollPollers(count, name);
+    /** Creates and starts {@code count} sub-pollers and the master; their sockets spin by {@code spin}. */
+    static EpollPollers start(int count, String name, SpinPolicy spin) throws IOException {
+        EpollPollers p = new EpollPollers(count, name, spin);
         p.master.start();
         for (SubPoller s : p.subs) {
             s.thread.start();

@@ -2,6 +2,8 @@ package io.panapipe.internal.linux;
 
 import io.panapipe.PipeMode;
 import io.panapipe.bindings.linux.Linux;
+import io.panapipe.bindings.linux.iovec;
+import io.panapipe.bindings.linux.msghdr;
 import io.panapipe.internal.Transport;
 import io.panapipe.internal.completion.IoGate;
 import io.panapipe.internal.completion.Operation;
@@ -9,6 +11,7 @@ import io.panapipe.internal.completion.Operation;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
  * One connected AF_UNIX socket of the epoll engine. Every transfer is a non-blocking
@@ -18,12 +21,22 @@ import java.lang.foreign.MemorySegment;
  * readiness ({@link FdReadiness}) and tries again. A wait that ends by timeout, interrupt or close
  * has consumed nothing: the data stays queued in the socket and the pipe stays usable.
  *
+ * <p>A BYTE-mode read into the pipe's own memory ({@link #readIntoOwn}: its read-ahead and
+ * staging buffers) uses {@code recvmsg}, whose raw buffer address is safe there, and learns from it
+ * whether the socket was left empty: a read that returns less than it asked for, with no file
+ * descriptors cut off ({@code MSG_CTRUNC}), emptied the queue. The next read then waits for the
+ * socket's next edge at once, with the ticket of that read ({@link FdReadiness#quietSince}),
+ * instead of first making the {@code recv} that would only say {@code EAGAIN}: in a
+ * request/response exchange, one syscall less per message (about 1.2 µs on the development VM).
+ *
  * <p>MESSAGE mode ({@code SOCK_SEQPACKET}) peeks at the next message and lets
  * {@link SeqpacketReceiver} finish the read.
  */
 final class EpollTransport implements Transport {
     private static final int MSG_DONTWAIT = Linux.MSG_DONTWAIT();
     private static final int MSG_NOSIGNAL = Linux.MSG_NOSIGNAL();
+    private static final int MSG_CTRUNC = Linux.MSG_CTRUNC();
+    private static final long IOV_BASE = iovec.iov_base$offset();
 
     private final EpollEngine engine;
     private final int fd;
@@ -35,6 +48,14 @@ final class EpollTransport implements Transport {
     private final FdReadiness readiness;
     /** MESSAGE mode only (guarded by PipeChannel's read lock). */
     private final SeqpacketReceiver messages;
+
+    // Reads into the pipe's own memory (guarded by PipeChannel's read lock, like the rest of the
+    // read state): the recvmsg header with its one iovec, allocated on first use, and whether the
+    // last such read left the socket empty, with the readiness ticket it was made with.
+    private MemorySegment ownMsg;
+    private MemorySegment ownIov;
+    private boolean leftEmpty;
+    private int leftEmptyTicket;
 
     /** Whether a read spins before it parks (guarded by PipeChannel's read lock). */
     private final SpinPolicy.Spinner readSpin;
@@ -78,22 +99,50 @@ final class EpollTransport implements Transport {
 
     @Override
     public int read(MemorySegment buf, long offset, int length, long timeoutNanos) throws IOException {
+        return receive(buf, offset, length, timeoutNanos, false);
+    }
+
+    @Override
+    public int readIntoOwn(MemorySegment own, long offset, int length, long timeoutNanos) throws IOException {
+        return receive(own, offset, length, timeoutNanos, mode == PipeMode.BYTE);
+    }
+
+    /** A read; {@code own}: into the pipe's own memory, by {@code recvmsg} (BYTE mode). */
+    private int receive(MemorySegment buf, long offset, int length, long timeoutNanos, boolean own) throws IOException {
         if (mode == PipeMode.MESSAGE && messages.hasPending()) {
             return messages.handOut(buf, offset, length);
         }
         MemorySegment target = view(buf, offset, length);
+        if (own) {
+            aimOwn(buf, offset, length);
+        }
         int flags = mode == PipeMode.MESSAGE ? MSG_DONTWAIT | SeqpacketReceiver.PEEK_FLAGS : MSG_DONTWAIT;
         long deadline = timeoutNanos >= 0 ? System.nanoTime() + timeoutNanos : 0;
         try {
             for (;;) {
                 int ticket = FdReadiness.ticket(readiness.reader);
-                long n = LibC.recv(readErrno, fd, target, length, flags);
+                if (leftEmpty && timeoutNanos != 0 && readiness.quietSince(leftEmptyTicket)) {
+                    // Still empty as far as anyone can know: skip the recv that would say EAGAIN.
+                    // (A zero timeout still tries the recv: the edge of bytes that already
+                    // arrived may not have been dispatched yet.)
+                    leftEmpty = false;
+                    spinOrWait(readSpin, FdReadiness.READ, leftEmptyTicket, timeoutNanos, deadline, "read");
+                    continue;
+                }
+                leftEmpty = false;
+                long n = own ? LibC.recvmsg(readErrno, fd, ownMsg, flags) : LibC.recv(readErrno, fd, target, length, flags);
                 if (n >= 0) {
                     readSpin.succeeded();
                     if (mode == PipeMode.MESSAGE) {
                         return messages.deliver(n, buf, offset, length);
                     }
-                    return n > 0 ? (int) n : -1; // 0: orderly shutdown by the peer
+                    if (n == 0) {
+                        return -1; // orderly shutdown by the peer
+                    }
+                    // Short, with no descriptors cut off (SCM_RIGHTS ends a read early): emptied.
+                    leftEmpty = own && n < length && (msghdr.msg_flags(ownMsg) & MSG_CTRUNC) == 0;
+                    leftEmptyTicket = ticket;
+                    return (int) n;
                 }
                 int e = LibC.errno(readErrno);
                 if (e == Errnos.EAGAIN) {
@@ -159,6 +208,20 @@ final class EpollTransport implements Transport {
         if (outcome != FdReadiness.READY) {
             throw Operation.failure(outcome, what);
         }
+    }
+
+    /** Points the {@code recvmsg} header at {@code length} bytes of the pipe's own memory. */
+    private void aimOwn(MemorySegment own, long offset, int length) {
+        if (ownMsg == null) {
+            MemorySegment msg = arena.allocate(msghdr.layout().byteSize() + iovec.layout().byteSize(), 8);
+            ownIov = msg.asSlice(msghdr.layout().byteSize(), iovec.layout());
+            ownMsg = msg.asSlice(0, msghdr.layout());
+            msghdr.msg_iov(ownMsg, ownIov); // no name, no control: the rest stays zero
+            msghdr.msg_iovlen(ownMsg, 1);
+        }
+        // A raw address: safe only because the pipe frees this memory after its last read.
+        ownIov.set(ValueLayout.JAVA_LONG, IOV_BASE, own.address() + offset);
+        iovec.iov_len(ownIov, length);
     }
 
     /**

@@ -20,7 +20,7 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p><b>Virtual threads</b> park in Java. The socket is registered edge-triggered with a
  * sub-poller of {@link EpollPollers} once, the first time a virtual thread has to wait on it
- * ({@code EPOLLIN | EPOLLRDHUP}, plus {@code EPOLLOUT} from the first time a writer waits), and
+ * ({@code EPOLLIN | EPOLLRDHUP | EPOLLPRI}, plus {@code EPOLLOUT} from the first time a writer waits), and
  * stays registered until it is closed: no {@code epoll_ctl} per wait. Each direction has a
  * readiness counter that the poller bumps on every edge and a waiter slot. The waiting protocol
  * is Dekker's: the caller reads the counter ({@link #ticket}) before its non-blocking syscall; on
@@ -47,7 +47,12 @@ final class FdReadiness {
     private static final int EPOLLERR = Linux.EPOLLERR();
     private static final int EPOLLHUP = Linux.EPOLLHUP();
     private static final int EPOLLET = Linux.EPOLLET();
-    private static final int READ_EVENTS = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR;
+    private static final int EPOLLPRI = Linux.EPOLLPRI();
+    /** What a reader registers for: data, the peer's shutdown, and out-of-band data (which ends a read early). */
+    private static final int READ_INTEREST = EPOLLIN | EPOLLRDHUP | EPOLLPRI;
+    /** Events after which a short read no longer shows the socket empty for good (see {@link Waiter#unusual}). */
+    private static final int UNUSUAL_EVENTS = EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLPRI;
+    private static final int READ_EVENTS = READ_INTEREST | EPOLLHUP | EPOLLERR;
     private static final int WRITE_EVENTS = EPOLLOUT | EPOLLHUP | EPOLLERR;
     private static final short POLLIN = (short) Linux.POLLIN();
     private static final short POLLOUT = (short) Linux.POLLOUT();
@@ -71,6 +76,13 @@ final class FdReadiness {
         private volatile int seq;
         private volatile Thread thread;
         private volatile boolean woken;
+        /**
+         * Set (for good) by the poller, before it bumps {@link #seq}, when an edge reported the
+         * peer's shutdown, an error or out-of-band data. A read that came back short then does not
+         * prove that nothing is left to signal: end of stream raises no further edge, and
+         * out-of-band data ends a read before the bytes queued behind it.
+         */
+        private volatile boolean unusual;
         /** poll(2) set for a platform thread of this direction: the socket and the wake-up eventfd. */
         private MemorySegment pollFds;
         /** The errno capture of this direction's (one) calling thread, shared with its recv/send. */
@@ -142,8 +154,21 @@ final class FdReadiness {
         return w.seq;
     }
 
+    /**
+     * Whether a reader may rely on a short read it made with ticket {@code ticket}: no edge has
+     * been dispatched since, and no unusual edge ever. Then the socket had nothing more when that
+     * read returned, anything that arrived since raises an edge still to come, and the reader may
+     * wait with that ticket at once instead of trying the syscall that would say {@code EAGAIN}.
+     */
+    boolean quietSince(int ticket) {
+        return reader.seq == ticket && !reader.unusual;
+    }
+
     /** Called by a poller with the events epoll reported for this fd. */
     void signal(int events) {
+        if ((events & UNUSUAL_EVENTS) != 0) {
+            reader.unusual = true; // before the bump that a reader's ticket check reads
+        }
         if ((events & READ_EVENTS) != 0) {
             reader.signal(pollers.spin);
         }
@@ -171,7 +196,7 @@ final class FdReadiness {
 
     private int parkVirtual(Waiter w, int direction, int ticket, long timeoutNanos, IoGate gate, Thread self)
             throws IOException {
-        register(direction == READ ? EPOLLIN | EPOLLRDHUP : EPOLLIN | EPOLLRDHUP | EPOLLOUT);
+        register(direction == READ ? READ_INTEREST : READ_INTEREST | EPOLLOUT);
         long deadline = timeoutNanos >= 0 ? System.nanoTime() + timeoutNanos : 0;
         w.thread = self;
         try {

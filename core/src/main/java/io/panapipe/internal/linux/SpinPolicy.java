@@ -29,7 +29,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class SpinPolicy {
     static final int DEFAULT_SPIN_MICROS = 20;
-    /** How long one spin may last, in nanoseconds; 0 = never spin. */
+    /** How long one spin may last as configured, in nanoseconds; 0 = never spin. */
     static final long SPIN_NANOS = spinNanos();
     private static final int MAX_CREDIT = 16;
     private static final int PAID = 1;
@@ -39,6 +39,17 @@ final class SpinPolicy {
     private final AtomicInteger spinners = new AtomicInteger();
     private final AtomicInteger wokenNotRun = new AtomicInteger();
     private final int cores = carriers();
+    private final long spinNanos;
+
+    /** The policy as configured ({@code panapipe.spinMicros}). */
+    SpinPolicy() {
+        this(SPIN_NANOS);
+    }
+
+    /** @param spinNanos how long one spin may last; 0: never spin (a test that must see every wait) */
+    SpinPolicy(long spinNanos) {
+        this.spinNanos = spinNanos;
+    }
 
     /** The virtual-thread scheduler's parallelism (the JDK's default: the number of cores). */
     private static int carriers() {
@@ -75,14 +86,14 @@ final class SpinPolicy {
     }
 
     /**
-     * Asks to start a spin. On {@code true} the caller spins until {@link #SPIN_NANOS} pass or data
+     * Asks to start a spin. On {@code true} the caller spins until the spin time passes or data
      * comes, then calls {@link #release}; credit bookkeeping is up to the caller through
      * {@link #paid}/{@link #wasted}.
      *
      * @param credit the connection's credit; {@code waits} its count of parks, for re-probing
      */
     boolean tryStart(int credit, int waits) {
-        if (SPIN_NANOS == 0 || (credit <= 0 && (waits % PROBE_INTERVAL) != 0)) {
+        if (spinNanos == 0 || (credit <= 0 && (waits % PROBE_INTERVAL) != 0)) {
             return false;
         }
         for (;;) {
@@ -133,7 +144,7 @@ final class SpinPolicy {
         /** After {@code EAGAIN}: whether to retry the non-blocking syscall (spinning) instead of parking. */
         boolean retry() {
             if (spinUntil == 0 && policy.tryStart(credit, waits)) {
-                spinUntil = System.nanoTime() + SPIN_NANOS;
+                spinUntil = System.nanoTime() + policy.spinNanos;
             }
             if (spinUntil <= 0) {
                 return false;

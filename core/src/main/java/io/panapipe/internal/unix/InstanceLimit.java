@@ -112,6 +112,7 @@ public final class InstanceLimit {
         return new Tracked(transport, this);
     }
 
+    /** Forwards every method, the defaults too: a default left out would quietly replace the engine's own. */
     private static final class Tracked implements Transport {
         private final Transport t;
         private final InstanceLimit limit;
@@ -127,12 +128,17 @@ public final class InstanceLimit {
         @Override public int read(MemorySegment buf, long offset, int length, long timeoutNanos) throws IOException {
             return t.read(buf, offset, length, timeoutNanos);
         }
+        @Override public int readIntoOwn(MemorySegment own, long offset, int length, long timeoutNanos) throws IOException {
+            return t.readIntoOwn(own, offset, length, timeoutNanos);
+        }
         @Override public boolean isMessageComplete() { return t.isMessageComplete(); }
         @Override public int write(MemorySegment buf, long offset, int length, long timeoutNanos) throws IOException {
             return t.write(buf, offset, length, timeoutNanos);
         }
+        @Override public void shutdownOutput() throws IOException { t.shutdownOutput(); }
         @Override public long peerProcessId() throws IOException { return t.peerProcessId(); }
         @Override public void wakeAll() { t.wakeAll(); }
+        @Override public boolean kernelMayHoldBuffers() { return t.kernelMayHoldBuffers(); }
 
         @Override
         public void release() throws IOException {
