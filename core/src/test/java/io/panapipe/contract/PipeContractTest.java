@@ -96,6 +96,65 @@ class PipeContractTest {
     }
 
     @Test
+    void readsOfEveryKindAndSizeTakeTheStreamInOrder() throws Exception {
+        // Small reads go through the pipe's read-ahead and staged reads fill their buffer, so one
+        // read may take bytes that the next reads (of any kind) must get first, none lost or repeated.
+        try (PipeServer server = PipeServer.bind(TestPipes.freshName("mixed"));
+             Arena arena = Arena.ofShared()) {
+            Pipe[] p = connectedPair(server, PipeOptions.defaults());
+            try (Pipe s = p[0]; Pipe c = p[1]) {
+                byte[] data = new byte[300_000];
+                for (int i = 0; i < data.length; i++) {
+                    data[i] = (byte) (i * 7 + i / 251);
+                }
+                CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
+                    try {
+                        for (int off = 0; off < data.length; ) {
+                            int n = Math.min(1 + (off % 1500), data.length - off); // many small writes, pipelined
+                            c.outputStream().write(data, off, n);
+                            off += n;
+                        }
+                    } catch (IOException e) {
+                        throw new RuntimeException(e);
+                    }
+                });
+                byte[] back = new byte[data.length];
+                MemorySegment nativeBuf = arena.allocate(70_000);
+                int got = 0;
+                for (int round = 0; got < data.length; round++) {
+                    int want = Math.min(new int[] {1, 3, 64, 511, 512, 4096, 70_000}[round % 7], data.length - got);
+                    int n;
+                    switch (round % 4) {
+                        case 0 -> {                                                     // native segment
+                            n = s.read(nativeBuf.asSlice(0, want));
+                            if (n > 0) {
+                                MemorySegment.copy(nativeBuf, ValueLayout.JAVA_BYTE, 0, back, got, n);
+                            }
+                        }
+                        case 1 -> n = s.inputStream().read(back, got, want);            // byte[]
+                        case 2 -> n = s.read(ByteBuffer.wrap(back, got, want));         // heap buffer
+                        default -> {
+                            if (want == 1) {                                            // one byte
+                                int b = s.inputStream().read();
+                                n = b < 0 ? -1 : 1;
+                                if (b >= 0) {
+                                    back[got] = (byte) b;
+                                }
+                            } else {                                                    // heap segment
+                                n = s.read(MemorySegment.ofArray(back).asSlice(got, want));
+                            }
+                        }
+                    }
+                    assertTrue(n > 0, "end of stream after " + got + " bytes");
+                    got += n;
+                }
+                writer.get(20, SECONDS);
+                assertArrayEquals(data, back);
+            }
+        }
+    }
+
+    @Test
     void heapArraysBuffersAndStreamsLargerThanTheStagingBuffer() throws Exception {
         PipeOptions options = PipeOptions.defaults().withHeapBufferSize(1024);
         try (PipeServer server = PipeServer.bind(TestPipes.freshName("heap"), options)) {
