@@ -20,12 +20,13 @@ import java.util.Objects;
  * server can hold thousands of connections on virtual threads. A native {@link MemorySegment}
  * is handed to the kernel as it is (no copy); heap arrays, heap segments and heap buffers are
  * staged through one native buffer per connection (see {@link PipeOptions#withHeapBufferSize}).
- * One exception, in BYTE mode: a read into fewer than 512 bytes goes through the pipe's own
- * 512-byte read-ahead buffer, and a staged read fills the whole staging buffer. That costs a copy
- * of the few bytes asked for, and buys two things: the bytes that follow (a length prefix's body,
- * the next pipelined message) are answered without a system call, and the Linux epoll engine can
- * tell that the socket was left empty and skip one system call per request/response. Writes are
- * never copied from native memory. No path allocates per call.
+ * One exception, in BYTE mode on the Linux epoll engine (the default there): a read into fewer
+ * than 512 bytes goes through the pipe's own 512-byte read-ahead buffer. That costs a copy of the
+ * few bytes asked for, and buys two things: the bytes that follow (a length prefix's body, the
+ * next pipelined message) are answered without a system call, and the engine can tell that the
+ * socket was left empty and skip one system call per request/response. A staged read (heap
+ * memory) fills the whole staging buffer on every engine. Writes are never copied from native
+ * memory. No path allocates per call.
  *
  * <p>One read and one write may run at the same time (from different threads); concurrent
  * reads (or writes) take turns. Like the JDK's channels: {@link #close()} from another thread

@@ -22,11 +22,12 @@ import java.util.concurrent.locks.ReentrantLock;
 public final class PipeChannel {
     private static final int MAX_MESSAGE = io.panapipe.PipeOptions.MAX_BUFFER_SIZE;
     /**
-     * BYTE mode: a read into native memory shorter than this goes through the pipe's own
-     * read-ahead buffer of this size. One copy of a few bytes buys two things: the bytes that
-     * follow (a length prefix's body, the next pipelined message) are served without a syscall,
-     * and an engine that reads into its own memory can tell that the socket was left empty (the
-     * epoll engine then skips the next read's EAGAIN call: one syscall less per request/response).
+     * BYTE mode, on an engine that {@linkplain Transport#wantsReadAhead wants it}: a read into
+     * native memory shorter than this goes through the pipe's own read-ahead buffer of this size.
+     * One copy of a few bytes buys two things: the bytes that follow (a length prefix's body, the
+     * next pipelined message) are served without a syscall, and the engine, reading into its own
+     * memory, can tell that the socket was left empty (the epoll engine then skips the next
+     * read's EAGAIN call: one syscall less per request/response).
      */
     static final int READ_AHEAD = 512;
 
@@ -37,7 +38,9 @@ public final class PipeChannel {
     private final ReentrantLock writeLock = new ReentrantLock();
     private final ReentrantLock closeLock = new ReentrantLock();
     private final Staging readStaging;
-    private final Staging readAhead = new Staging(READ_AHEAD);
+    private final Staging readAhead;
+    /** BYTE mode on an engine that {@linkplain Transport#wantsReadAhead wants} small reads read ahead. */
+    private final boolean readsAhead;
     private final Staging writeStaging;
     private boolean messageComplete = true;
     private volatile boolean outputShutdown;
@@ -61,8 +64,10 @@ public final class PipeChannel {
         this.transport = transport;
         this.gate = transport.gate();
         this.mode = mode;
-        this.readStaging = new Staging(heapBufferSize);
-        this.writeStaging = new Staging(heapBufferSize);
+        this.readStaging = new Staging(heapBufferSize, transport);
+        this.readAhead = new Staging(READ_AHEAD, transport);
+        this.readsAhead = mode == PipeMode.BYTE && transport.wantsReadAhead();
+        this.writeStaging = new Staging(heapBufferSize, transport);
     }
 
     /**
@@ -107,7 +112,7 @@ public final class PipeChannel {
                 if (heldLength > 0) {
                     return handOutHeld(dst, null, 0, (int) Math.min(dst.byteSize(), Integer.MAX_VALUE));
                 }
-                boolean small = mode == PipeMode.BYTE && dst.byteSize() < READ_AHEAD;
+                boolean small = readsAhead && dst.byteSize() < READ_AHEAD;
                 if (passThrough(dst) && !small) {
                     n = transport.read(dst, 0, (int) Math.min(dst.byteSize(), Integer.MAX_VALUE), timeoutNanos);
                 } else {
@@ -447,18 +452,21 @@ public final class PipeChannel {
      */
     private static final class Staging {
         private final int baseSize;
+        private final Transport memory;
         private Arena arena;
         private MemorySegment segment;
 
-        Staging(int baseSize) {
+        /** @param memory the transport whose {@link Transport#newBufferArena} provides the memory */
+        Staging(int baseSize, Transport memory) {
             this.baseSize = baseSize;
+            this.memory = memory;
         }
 
         MemorySegment get(long wanted, boolean grow) {
             long size = grow ? Math.max(baseSize, Math.min(wanted, MAX_MESSAGE)) : baseSize;
             if (segment == null || segment.byteSize() < size) {
                 free();
-                arena = Arena.ofShared();
+                arena = memory.newBufferArena();
                 segment = arena.allocate(size, 64);
             }
             return segment;

@@ -3,6 +3,7 @@ package io.panapipe.internal;
 import io.panapipe.internal.completion.IoGate;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -28,6 +29,31 @@ public interface Transport {
      * @return {@code true} for a completion engine
      */
     boolean lendsBuffersToKernel();
+
+    /**
+     * Whether a small BYTE-mode read into native memory should go through the pipe's read-ahead
+     * buffer ({@link #readIntoOwn}) rather than straight to the transport. Only for an engine that
+     * learns something from reading into the pipe's own memory (the epoll engine: that the socket
+     * was left empty); the others pass small reads through, with no copy and no per-connection
+     * buffer to allocate and free.
+     *
+     * @return {@code true} to read small requests ahead
+     */
+    default boolean wantsReadAhead() {
+        return false;
+    }
+
+    /**
+     * A new arena for one of the pipe's own buffers (staging, read-ahead), which the pipe closes
+     * once the transport is released. A shared arena by default; an engine whose kernel never
+     * holds a buffer after a call may offer one that frees without the JVM-wide handshake a shared
+     * arena's close costs.
+     *
+     * @return a new arena, closed by the caller
+     */
+    default Arena newBufferArena() {
+        return Arena.ofShared();
+    }
 
     /**
      * Reads into native memory: at most {@code length} bytes into {@code buf} at {@code offset}.

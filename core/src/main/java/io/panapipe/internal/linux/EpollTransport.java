@@ -42,7 +42,8 @@ final class EpollTransport implements Transport {
     private final int fd;
     private final PipeMode mode;
     private final IoGate gate = new IoGate();
-    private final Arena arena = Arena.ofShared();
+    /** The connection's native memory; freed at once on release (no shared-arena handshake). */
+    private final Arena arena = new MallocArena();
     private final MemorySegment readErrno;
     private final MemorySegment writeErrno;
     private final FdReadiness readiness;
@@ -93,6 +94,18 @@ final class EpollTransport implements Transport {
     @Override
     public boolean lendsBuffersToKernel() {
         return false; // recv/send move the data inside the downcall
+    }
+
+    /** Yes: a short read into the pipe's own memory lets the next read skip its EAGAIN call. */
+    @Override
+    public boolean wantsReadAhead() {
+        return true;
+    }
+
+    /** The pipe's buffers come from the C allocator too: the kernel never holds them after a call. */
+    @Override
+    public Arena newBufferArena() {
+        return new MallocArena();
     }
 
     // ---- reads ---------------------------------------------------------------------------------

@@ -83,6 +83,17 @@ final class LibC {
     private static final MethodHandle WRITE_NO_ERRNO = LINKER.downcallHandle(Linux.write$address(),
             pointerAsLong(Linux.write$descriptor(), 1));
 
+    // <stdlib.h> is not among the headers the bindings are generated from: the C library's
+    // allocator comes straight from the linker's default lookup (libc).
+    private static final MethodHandle CALLOC = libc("calloc", FunctionDescriptor.of(ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
+    private static final MethodHandle ALIGNED_ALLOC = libc("aligned_alloc", FunctionDescriptor.of(ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
+    private static final MethodHandle FREE = libc("free", FunctionDescriptor.ofVoid(ADDRESS));
+
+    private static MethodHandle libc(String name, FunctionDescriptor desc) {
+        return LINKER.downcallHandle(LINKER.defaultLookup().find(name)
+                .orElseThrow(() -> new IllegalStateException("the C library has no " + name)), desc);
+    }
+
     /**
      * {@code syscall} is variadic ({@code long syscall(long number, ...)}): one specialised handle
      * per argument list, with {@code firstVariadicArg(1)}. Every variadic argument is passed as a
@@ -311,6 +322,32 @@ final class LibC {
     }
 
     /** {@code write(fd, address, length)}, errno not captured (the result alone tells success). */
+    /** {@code calloc(count, size)}: zeroed, 16-aligned on x86-64 and AArch64 glibc; NULL if out of memory. */
+    static MemorySegment calloc(long count, long size) {
+        try {
+            return (MemorySegment) CALLOC.invokeExact(count, size);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code aligned_alloc(alignment, size)}, {@code size} a multiple of {@code alignment}; NULL if out of memory. */
+    static MemorySegment alignedAlloc(long alignment, long size) {
+        try {
+            return (MemorySegment) ALIGNED_ALLOC.invokeExact(alignment, size);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static void free(MemorySegment block) {
+        try {
+            FREE.invokeExact(block);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
     static long writeNoErrno(int fd, long address, long length) {
         try {
             return (long) WRITE_NO_ERRNO.invokeExact(fd, address, length);

@@ -5,6 +5,7 @@ import io.panapipe.internal.Transport;
 import io.panapipe.internal.completion.IoGate;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.ClosedByInterruptException;
@@ -125,6 +126,8 @@ public final class InstanceLimit {
 
         @Override public IoGate gate() { return t.gate(); }
         @Override public boolean lendsBuffersToKernel() { return t.lendsBuffersToKernel(); }
+        @Override public Arena newBufferArena() { return t.newBufferArena(); }
+        @Override public boolean wantsReadAhead() { return t.wantsReadAhead(); }
         @Override public int read(MemorySegment buf, long offset, int length, long timeoutNanos) throws IOException {
             return t.read(buf, offset, length, timeoutNanos);
         }
