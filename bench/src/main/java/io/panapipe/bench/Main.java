@@ -48,7 +48,7 @@ public final class Main {
 
     private Main() {}
 
-    enum Kind { ROUND_TRIP, STREAM, C_ROUND_TRIP, C_STREAM, MANY, IDLE }
+    enum Kind { ROUND_TRIP, STREAM, C_ROUND_TRIP, C_STREAM, MANY, IDLE, CONNECT }
 
     /** One case of the comparison; {@code id} is what --case matches. */
     record Case(String id, Kind kind, String peer, int size, String threads) {
@@ -58,6 +58,7 @@ public final class Main {
                 case STREAM, C_STREAM -> "stream";
                 case MANY -> "many";
                 case IDLE -> "idle";
+                case CONNECT -> "connect";
             };
             return new Case(k + "/" + size + "/" + peer + (threads.isEmpty() ? "" : "/" + threads), kind, peer, size, threads);
         }
@@ -81,7 +82,7 @@ public final class Main {
 
     /**
      * The quick run: 64 B round trip and 64 KiB streaming for every peer, C blocking and spinning, and
-     * the headline (many/1000, idle/1000) for every Panapipe peer and the JDK.
+     * the headline (many/1000, idle/1000) and connect/64 (virtual) for every Panapipe peer and the JDK.
      */
     static List<Case> quickCases() {
         List<Case> l = new ArrayList<>();
@@ -92,6 +93,7 @@ public final class Main {
         l.add(Case.of(Kind.C_STREAM, Peers.C, 65536, ""));
         for (String p : Peers.headline()) l.add(Case.of(Kind.MANY, p, 1000, ""));
         for (String p : Peers.headline()) l.add(Case.of(Kind.IDLE, p, 1000, ""));
+        for (String p : Peers.headline()) l.add(Case.of(Kind.CONNECT, p, 64, "virtual"));
         return l;
     }
 
@@ -108,6 +110,7 @@ public final class Main {
         }
         for (int n : new int[] {10, 100, 1000, 10000}) for (String p : Peers.javaPeers()) l.add(Case.of(Kind.MANY, p, n, ""));
         for (int n : new int[] {1000, 10000}) for (String p : Peers.javaPeers()) l.add(Case.of(Kind.IDLE, p, n, ""));
+        for (String p : Peers.javaPeers()) for (String t : THREADS) l.add(Case.of(Kind.CONNECT, p, 64, t));
         return l;
     }
 
@@ -276,7 +279,7 @@ public final class Main {
                 Map<String, Object> e;
                 try {
                     e = switch (k.kind) {
-                        case ROUND_TRIP, STREAM -> jmh(k, s, jmhLog);
+                        case ROUND_TRIP, STREAM, CONNECT -> jmh(k, s, jmhLog);
                         case C_ROUND_TRIP, C_STREAM -> {
                             if (c == null) c = new CReference();
                             yield cRun(c, k, s);
@@ -309,8 +312,8 @@ public final class Main {
 
     /** The JMH options of one case: one fork with {@link #jvmArgs}, GC and CPU-time profilers. */
     static Options jmhOptions(Case k, Settings s) {
-        boolean rt = k.kind == Kind.ROUND_TRIP;
-        String bench = rt ? RoundTripBench.class.getName() + ".roundTrip" : StreamBench.class.getName() + ".write";
+        boolean rt = k.kind != Kind.STREAM; // round trips and connections: allocation per operation too
+        String bench = benchmarkName(k);
         ChainedOptionsBuilder ob = new OptionsBuilder()
                 .include("^" + Pattern.quote(bench) + "$")
                 .param("peer", k.peer)
@@ -426,6 +429,7 @@ public final class Main {
             case STREAM, C_STREAM -> StreamBench.class.getName() + ".write";
             case MANY -> Report.MANY;
             case IDLE -> Report.IDLE;
+            case CONNECT -> ConnectBench.class.getName() + ".connectEchoClose";
         };
     }
 

@@ -52,12 +52,14 @@ final class PanapipeTransport implements Transport {
 
     private static final class PipeConn implements Conn {
         private final Pipe pipe;
-        private final Arena arena = Arena.ofShared();
         private final MemorySegment buf;
 
         PipeConn(Pipe pipe, int bufferSize) {
             this.pipe = pipe;
-            this.buf = arena.allocate(Math.max(1, bufferSize), 64);
+            // Freed by the GC, as the other peers' direct ByteBuffers are: closing a shared arena
+            // would put a JVM-wide handshake (~35 µs) into every connection's teardown, a cost of
+            // the benchmark's buffer, not of the library (see ConnectBench).
+            this.buf = Arena.ofAuto().allocate(Math.max(1, bufferSize), 64);
         }
 
         private MemorySegment part(long offset, long length) {
@@ -73,12 +75,6 @@ final class PanapipeTransport implements Transport {
         /** Panapipe has no half-close; closing is the end of stream the other side waits for. */
         @Override public void shutdownOutput() throws IOException { close(); }
 
-        @Override public void close() throws IOException {
-            try {
-                pipe.close();
-            } finally {
-                if (arena.scope().isAlive()) arena.close();
-            }
-        }
+        @Override public void close() throws IOException { pipe.close(); }
     }
 }

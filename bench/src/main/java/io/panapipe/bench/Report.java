@@ -22,6 +22,7 @@ public final class Report {
     static final String STREAM = "StreamBench.write";
     static final String MANY = "harness.ManyConnections";
     static final String IDLE = "harness.Idle";
+    static final String CONNECT = "ConnectBench.connectEchoClose";
     static final String META = "panapipe.meta";
 
     /**
@@ -53,7 +54,7 @@ public final class Report {
                 r.meta.put("jdk", e.get("jdkVersion") + " (" + e.get("vmName") + " " + e.get("vmVersion") + ")");
             }
             String kind = bench.endsWith(ROUND_TRIP) ? ROUND_TRIP : bench.endsWith(STREAM) ? STREAM
-                    : bench.equals(MANY) ? MANY : bench.equals(IDLE) ? IDLE : null;
+                    : bench.endsWith(CONNECT) ? CONNECT : bench.equals(MANY) ? MANY : bench.equals(IDLE) ? IDLE : null;
             if (kind == null) continue;
             String peer = String.valueOf(params.getOrDefault("peer", "?"));
             String threads = String.valueOf(params.getOrDefault("threads", ""));
@@ -89,7 +90,7 @@ public final class Report {
 
     /** Factor from the entry's unit to the report's unit (µs/op for round trips, MiB/s for streams). */
     static double scale(String kind, String unit, int size) {
-        if (kind.equals(ROUND_TRIP)) {
+        if (kind.equals(ROUND_TRIP) || kind.equals(CONNECT)) {
             return switch (unit) {
                 case "ns/op" -> 1e-3;
                 case "ms/op" -> 1e3;
@@ -254,6 +255,27 @@ public final class Report {
                         .append(" | ").append(fmt(r.error)).append(" | ").append(fmt(r.cpuPerOp))
                         .append(" | ").append(ratio(r, panapipeFor(r)))
                         .append(" | ").append(ratio(r, cFor(r))).append(" |\n");
+            }
+            b.append('\n');
+        }
+        Map<Integer, List<Row>> conn = bySize(CONNECT);
+        for (var e : conn.entrySet()) {
+            b.append("## Connect, ").append(sizeLabel(e.getKey()))
+                    .append(" echo, close (µs per connection, lower is better)\n\n");
+            b.append("A client opens a connection, writes, reads the echo and closes; the server (same JVM, same"
+                    + " kind of thread) accepts, echoes and closes each in turn. CPU and allocation per connection"
+                    + " cover both ends.\n\n");
+            b.append("| peer | threads | µs/op | ± | CPU µs/op | alloc B/op | vs Panapipe |\n|---|---|---:|---:|---:|---:|---:|\n");
+            for (Row r : e.getValue()) {
+                if (!r.available()) {
+                    b.append("| ").append(r.peer).append(" | ").append(r.threads).append(" | not available: ")
+                            .append(mdCell(r.unavailable)).append(" | | | | |\n");
+                    continue;
+                }
+                b.append("| ").append(r.peer).append(" | ").append(r.threads).append(" | ").append(fmt(r.value))
+                        .append(" | ").append(fmt(r.error)).append(" | ").append(fmt(r.cpuPerOp))
+                        .append(" | ").append(fmt(r.allocPerOp))
+                        .append(" | ").append(ratio(r, panapipeFor(r))).append(" |\n");
             }
             b.append('\n');
         }
