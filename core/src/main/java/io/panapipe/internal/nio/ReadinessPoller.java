@@ -23,6 +23,8 @@ final class ReadinessPoller implements Runnable {
         volatile Operation readOp;        // waiting for OP_READ or OP_ACCEPT
         volatile Operation writeOp;       // waiting for OP_WRITE
         final int readKind;
+        /** Whether a wait ever went through the poller: only then is there anything to deregister. */
+        volatile boolean used;
 
         Interest(SelectableChannel channel, int readKind) {
             this.channel = channel;
@@ -48,6 +50,7 @@ final class ReadinessPoller implements Runnable {
 
     /** Completes {@code op} when the interest's channel is ready for {@code kind}; {@code op} must be armed. */
     void await(Interest interest, Operation op, int kind) {
+        interest.used = true;
         requests.add(new Request(interest, op, kind, false));
         selector.wakeup();
     }
@@ -58,8 +61,14 @@ final class ReadinessPoller implements Runnable {
         selector.wakeup();
     }
 
-    /** Forgets a channel that is about to be closed; its operations must already be complete. */
+    /**
+     * Forgets a channel that is about to be closed; its operations must already be complete. A
+     * channel that never waited here costs nothing (no wake-up of the poller thread per close).
+     */
     void deregister(Interest interest) {
+        if (!interest.used) {
+            return;
+        }
         requests.add(new Request(interest, null, 0, true));
         selector.wakeup();
     }
