@@ -228,15 +228,11 @@ public final class Report {
                     + "|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
             for (Row r : e.getValue()) {
                 if (!r.available()) {
-                    b.append("| ").append(r.peer).append(" | ").append(r.threads).append(" | not available: ")
-                            .append(mdCell(r.unavailable)).append(" | | | | | | |\n");
+                    notAvailableRow(b, r, 7);
                     continue;
                 }
-                b.append("| ").append(r.peer).append(" | ").append(r.threads).append(" | ").append(fmt(r.value))
-                        .append(" | ").append(fmt(r.error)).append(" | ").append(fmt(r.cpuPerOp))
-                        .append(" | ").append(fmt(r.allocPerOp))
-                        .append(" | ").append(ratio(r, panapipeFor(r))).append(" | ").append(ratio(r, cFor(r)))
-                        .append(" | ").append(ratio(r, cSpinFor(r))).append(" |\n");
+                tableRow(b, r, fmt(r.value), fmt(r.error), fmt(r.cpuPerOp), fmt(r.allocPerOp),
+                        ratio(r, panapipeFor(r)), ratio(r, cFor(r)), ratio(r, cSpinFor(r)));
             }
             b.append('\n');
         }
@@ -247,14 +243,10 @@ public final class Report {
             b.append("| peer | threads | MiB/s | ± | CPU µs/write | vs Panapipe | vs C |\n|---|---|---:|---:|---:|---:|---:|\n");
             for (Row r : e.getValue()) {
                 if (!r.available()) {
-                    b.append("| ").append(r.peer).append(" | ").append(r.threads).append(" | not available: ")
-                            .append(mdCell(r.unavailable)).append(" | | | | |\n");
+                    notAvailableRow(b, r, 5);
                     continue;
                 }
-                b.append("| ").append(r.peer).append(" | ").append(r.threads).append(" | ").append(fmt(r.value))
-                        .append(" | ").append(fmt(r.error)).append(" | ").append(fmt(r.cpuPerOp))
-                        .append(" | ").append(ratio(r, panapipeFor(r)))
-                        .append(" | ").append(ratio(r, cFor(r))).append(" |\n");
+                tableRow(b, r, fmt(r.value), fmt(r.error), fmt(r.cpuPerOp), ratio(r, panapipeFor(r)), ratio(r, cFor(r)));
             }
             b.append('\n');
         }
@@ -268,14 +260,10 @@ public final class Report {
             b.append("| peer | threads | µs/op | ± | CPU µs/op | alloc B/op | vs Panapipe |\n|---|---|---:|---:|---:|---:|---:|\n");
             for (Row r : e.getValue()) {
                 if (!r.available()) {
-                    b.append("| ").append(r.peer).append(" | ").append(r.threads).append(" | not available: ")
-                            .append(mdCell(r.unavailable)).append(" | | | | |\n");
+                    notAvailableRow(b, r, 5);
                     continue;
                 }
-                b.append("| ").append(r.peer).append(" | ").append(r.threads).append(" | ").append(fmt(r.value))
-                        .append(" | ").append(fmt(r.error)).append(" | ").append(fmt(r.cpuPerOp))
-                        .append(" | ").append(fmt(r.allocPerOp))
-                        .append(" | ").append(ratio(r, panapipeFor(r))).append(" |\n");
+                tableRow(b, r, fmt(r.value), fmt(r.error), fmt(r.cpuPerOp), fmt(r.allocPerOp), ratio(r, panapipeFor(r)));
             }
             b.append('\n');
         }
@@ -464,6 +452,18 @@ public final class Report {
 
     private static String alloc(Row r) {
         return r == null || !r.available() || Double.isNaN(r.allocPerOp) ? "–" : fmt(r.allocPerOp);
+    }
+
+    /** A Markdown table row: the peer, its threads, then {@code cells}. */
+    private static void tableRow(StringBuilder b, Row r, String... cells) {
+        b.append("| ").append(r.peer).append(" | ").append(r.threads).append(" | ")
+                .append(String.join(" | ", cells)).append(" |\n");
+    }
+
+    /** The row of a case that did not run: why, in the first of its {@code cells} cells, the rest empty. */
+    private static void notAvailableRow(StringBuilder b, Row r, int cells) {
+        b.append("| ").append(r.peer).append(" | ").append(r.threads).append(" | not available: ")
+                .append(mdCell(r.unavailable)).append(" |").append(" |".repeat(cells - 1)).append('\n');
     }
 
     private static String mdCell(String s) {
