@@ -40,9 +40,9 @@ final class UringTransport implements Transport {
     private final Operation readOp;
     private final Operation writeOp;
 
-    // Native state of this connection: errno capture per calling context. One shared arena,
-    // freed in release().
-    private final Arena arena = Arena.ofShared();
+    // Native state of this connection: errno capture per calling context (never handed to the
+    // kernel beyond a call), freed in release() without a shared arena's JVM-wide handshake.
+    private final Arena arena = new MallocArena();
     private final MemorySegment readErrno;
     private final MemorySegment writeErrno;
     /** MESSAGE mode only (guarded by PipeChannel's read lock). */
@@ -75,6 +75,17 @@ final class UringTransport implements Transport {
     @Override
     public boolean lendsBuffersToKernel() {
         return true; // an IORING_OP_RECV/SEND keeps the address until its CQE
+    }
+
+    /**
+     * The pipe's staging buffers from the C allocator: freeing one costs no JVM-wide handshake.
+     * The kernel may hold them until a completion; the pipe frees them only after the gate is
+     * idle and, if the engine failed with requests still out, not at all
+     * ({@link #kernelMayHoldBuffers}), as with any arena.
+     */
+    @Override
+    public Arena newBufferArena() {
+        return new MallocArena();
     }
 
     // ---- reads ---------------------------------------------------------------------------------
