@@ -145,7 +145,7 @@ public final class PipeServer implements Closeable {
                     instances.acquire(timeoutNanos, gate);
                     try {
                         long left = timeoutNanos < 0 ? timeoutNanos : Math.max(0, timeoutNanos - (System.nanoTime() - start));
-                        transport = instances.track(endpoint.accept(left));
+                        transport = endpoint.accept(left);
                     } catch (IOException | RuntimeException e) {
                         instances.release();
                         throw e;
@@ -154,7 +154,9 @@ public final class PipeServer implements Closeable {
             } finally {
                 gate.exit();
             }
-            return new Pipe(new PipeChannel(transport, options.mode(), options.heapBufferSize()), name);
+            // With an instance limit, the connection's slot comes back when its pipe is closed.
+            Runnable afterClose = instances == null ? PipeChannel.NOTHING : instances::release;
+            return new Pipe(new PipeChannel(transport, options.mode(), options.heapBufferSize(), afterClose), name);
         } catch (ClosedByInterruptException e) {
             close(); // as the JDK's ServerSocketChannel: an interrupted accept closes the server
             throw e;

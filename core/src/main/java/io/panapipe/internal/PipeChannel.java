@@ -11,6 +11,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.channels.ClosedByInterruptException;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
 
 /**
  * What every engine's connection shares: one reader and one writer at a time, the caller's
@@ -38,10 +39,10 @@ public final class PipeChannel {
     private final ReentrantLock writeLock = new ReentrantLock();
     private final ReentrantLock closeLock = new ReentrantLock();
     private final Staging readStaging;
+    /** BYTE mode on an engine that {@linkplain Transport#wantsReadAhead wants it}; else {@code null}. */
     private final Staging readAhead;
-    /** BYTE mode on an engine that {@linkplain Transport#wantsReadAhead wants} small reads read ahead. */
-    private final boolean readsAhead;
     private final Staging writeStaging;
+    private final Runnable afterClose;
     private boolean messageComplete = true;
     private volatile boolean outputShutdown;
     // Bytes a staged read took from the kernel but has not yet handed to the caller: normally for
@@ -53,6 +54,9 @@ public final class PipeChannel {
     private int heldLength;
     private boolean heldMessageComplete = true;
 
+    /** An {@code afterClose} that does nothing. */
+    public static final Runnable NOTHING = () -> { };
+
     /**
      * A connection over {@code transport}; the staging buffers are allocated on first use.
      *
@@ -61,13 +65,27 @@ public final class PipeChannel {
      * @param heapBufferSize size of each staging buffer ({@link io.panapipe.PipeOptions#heapBufferSize()})
      */
     public PipeChannel(Transport transport, PipeMode mode, int heapBufferSize) {
+        this(transport, mode, heapBufferSize, NOTHING);
+    }
+
+    /**
+     * As {@link #PipeChannel(Transport, PipeMode, int)}, running {@code afterClose} once when the
+     * channel is closed, after the transport was released (a server's instance slot comes back).
+     *
+     * @param transport the engine's connection, owned by this channel from now on
+     * @param mode the pipe's mode
+     * @param heapBufferSize size of each staging buffer ({@link io.panapipe.PipeOptions#heapBufferSize()})
+     * @param afterClose run once at the end of the first {@link #close()}, even if releasing failed
+     */
+    public PipeChannel(Transport transport, PipeMode mode, int heapBufferSize, Runnable afterClose) {
         this.transport = transport;
         this.gate = transport.gate();
         this.mode = mode;
-        this.readStaging = new Staging(heapBufferSize, transport);
-        this.readAhead = new Staging(READ_AHEAD, transport);
-        this.readsAhead = mode == PipeMode.BYTE && transport.wantsReadAhead();
-        this.writeStaging = new Staging(heapBufferSize, transport);
+        this.readStaging = new Staging(heapBufferSize, transport::newBufferArena);
+        this.readAhead = mode == PipeMode.BYTE && transport.wantsReadAhead()
+                ? new Staging(READ_AHEAD, transport::newBufferArena) : null;
+        this.writeStaging = new Staging(heapBufferSize, transport::newBufferArena);
+        this.afterClose = afterClose;
     }
 
     /**
@@ -112,7 +130,7 @@ public final class PipeChannel {
                 if (heldLength > 0) {
                     return handOutHeld(dst, null, 0, (int) Math.min(dst.byteSize(), Integer.MAX_VALUE));
                 }
-                boolean small = readsAhead && dst.byteSize() < READ_AHEAD;
+                boolean small = readAhead != null && dst.byteSize() < READ_AHEAD;
                 if (passThrough(dst) && !small) {
                     n = transport.read(dst, 0, (int) Math.min(dst.byteSize(), Integer.MAX_VALUE), timeoutNanos);
                 } else {
@@ -413,15 +431,24 @@ public final class PipeChannel {
             try {
                 transport.release();
             } finally {
-                if (!transport.kernelMayHoldBuffers()) {
-                    readStaging.free();
-                    readAhead.free();
-                    writeStaging.free();
-                } // else leaked on purpose: a failed engine's kernel may still write to them
+                freeBuffers();
+                afterClose.run();
             }
         } finally {
             closeLock.unlock();
         }
+    }
+
+    /** Frees the staging buffers, unless a failed engine's kernel may still write to them (then leaked on purpose). */
+    private void freeBuffers() {
+        if (transport.kernelMayHoldBuffers()) {
+            return;
+        }
+        readStaging.free();
+        if (readAhead != null) {
+            readAhead.free();
+        }
+        writeStaging.free();
     }
 
     private void begin() throws IOException {
@@ -452,21 +479,21 @@ public final class PipeChannel {
      */
     private static final class Staging {
         private final int baseSize;
-        private final Transport memory;
+        private final Supplier<Arena> arenas;
         private Arena arena;
         private MemorySegment segment;
 
-        /** @param memory the transport whose {@link Transport#newBufferArena} provides the memory */
-        Staging(int baseSize, Transport memory) {
+        /** @param arenas where the memory comes from ({@link Transport#newBufferArena}) */
+        Staging(int baseSize, Supplier<Arena> arenas) {
             this.baseSize = baseSize;
-            this.memory = memory;
+            this.arenas = arenas;
         }
 
         MemorySegment get(long wanted, boolean grow) {
             long size = grow ? Math.max(baseSize, Math.min(wanted, MAX_MESSAGE)) : baseSize;
             if (segment == null || segment.byteSize() < size) {
                 free();
-                arena = memory.newBufferArena();
+                arena = arenas.get();
                 segment = arena.allocate(size, 64);
             }
             return segment;

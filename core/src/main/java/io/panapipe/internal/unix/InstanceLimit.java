@@ -1,15 +1,11 @@
 package io.panapipe.internal.unix;
 
 import io.panapipe.PipeTimeoutException;
-import io.panapipe.internal.Transport;
 import io.panapipe.internal.completion.IoGate;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.ClosedByInterruptException;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 
@@ -100,58 +96,6 @@ public final class InstanceLimit {
         Thread t = waiter;
         if (t != null) {
             LockSupport.unpark(t);
-        }
-    }
-
-    /**
-     * {@code transport}, giving its slot back once when it is released.
-     *
-     * @param transport a connection that holds a slot taken by {@link #acquire}
-     * @return the same connection, wrapped
-     */
-    public Transport track(Transport transport) {
-        return new Tracked(transport, this);
-    }
-
-    /** Forwards every method, the defaults too: a default left out would quietly replace the engine's own. */
-    private static final class Tracked implements Transport {
-        private final Transport t;
-        private final InstanceLimit limit;
-        private final AtomicBoolean released = new AtomicBoolean();
-
-        Tracked(Transport t, InstanceLimit limit) {
-            this.t = t;
-            this.limit = limit;
-        }
-
-        @Override public IoGate gate() { return t.gate(); }
-        @Override public boolean lendsBuffersToKernel() { return t.lendsBuffersToKernel(); }
-        @Override public Arena newBufferArena() { return t.newBufferArena(); }
-        @Override public boolean wantsReadAhead() { return t.wantsReadAhead(); }
-        @Override public int read(MemorySegment buf, long offset, int length, long timeoutNanos) throws IOException {
-            return t.read(buf, offset, length, timeoutNanos);
-        }
-        @Override public int readIntoOwn(MemorySegment own, long offset, int length, long timeoutNanos) throws IOException {
-            return t.readIntoOwn(own, offset, length, timeoutNanos);
-        }
-        @Override public boolean isMessageComplete() { return t.isMessageComplete(); }
-        @Override public int write(MemorySegment buf, long offset, int length, long timeoutNanos) throws IOException {
-            return t.write(buf, offset, length, timeoutNanos);
-        }
-        @Override public void shutdownOutput() throws IOException { t.shutdownOutput(); }
-        @Override public long peerProcessId() throws IOException { return t.peerProcessId(); }
-        @Override public void wakeAll() { t.wakeAll(); }
-        @Override public boolean kernelMayHoldBuffers() { return t.kernelMayHoldBuffers(); }
-
-        @Override
-        public void release() throws IOException {
-            try {
-                t.release();
-            } finally {
-                if (released.compareAndSet(false, true)) {
-                    limit.release();
-                }
-            }
         }
     }
 }
