@@ -11,6 +11,7 @@ import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -66,11 +67,11 @@ public final class Main {
 
     /** The settings of one run. */
     record Settings(boolean quick, int warmups, Duration warmupTime, int measurements, Duration measurementTime,
-                    Duration caseLimit, int manySeconds, double idleSeconds, double wakeTimeout) {
+                    Duration caseLimit, int manySeconds, int manyRounds, double idleSeconds, double wakeTimeout) {
         static final Settings QUICK = new Settings(true, 2, Duration.ofSeconds(1), 4, Duration.ofSeconds(1),
-                Duration.ofSeconds(90), 3, 2, 2);
+                Duration.ofSeconds(90), 3, 3, 2, 2);
         static final Settings FULL = new Settings(false, 3, Duration.ofSeconds(1), 5, Duration.ofSeconds(1),
-                Duration.ofSeconds(180), 5, 3, 3);
+                Duration.ofSeconds(180), 5, 3, 3, 3);
     }
 
     /** A plain field for {@link #run}'s early JMH Unsafe call. */
@@ -270,11 +271,18 @@ public final class Main {
         OUT.printf(Locale.ROOT, "Running %d cases (%s). JMH's own output goes to %s%n", cases.size(), runName, log);
         CReference c = null;
         try (PrintStream jmhLog = new PrintStream(new FileOutputStream(log.toFile(), true), true, StandardCharsets.UTF_8)) {
-            int i = 0;
-            for (Case k : cases) {
+            for (int i = 0; i < cases.size(); ) {
+                Case k = cases.get(i);
+                if (k.kind == Kind.MANY) {
+                    // The peers of one client count, measured round-robin: see manyRounds.
+                    int end = i;
+                    while (end < cases.size() && cases.get(end).kind == Kind.MANY && cases.get(end).size == k.size) end++;
+                    entries.addAll(manyRounds(cases.subList(i, end), i, cases.size(), s, jmhLog));
+                    i = end;
+                    continue;
+                }
                 i++;
-                OUT.printf(Locale.ROOT, "[%d/%d] %-40s ", i, cases.size(), k.id());
-                OUT.flush();
+                progress(i, cases.size(), k.id());
                 long c0 = System.nanoTime();
                 Map<String, Object> e;
                 try {
@@ -284,7 +292,7 @@ public final class Main {
                             if (c == null) c = new CReference();
                             yield cRun(c, k, s);
                         }
-                        case MANY -> many(k, s, jmhLog);
+                        case MANY -> throw new AssertionError("measured in rounds above");
                         case IDLE -> idle(k, s, jmhLog);
                     };
                 } catch (Exception ex) {
@@ -482,6 +490,79 @@ public final class Main {
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(mainClass);
         return cmd;
+    }
+
+    private static void progress(int i, int of, String what) {
+        OUT.printf(Locale.ROOT, "[%d/%d] %-40s ", i, of, what);
+        OUT.flush();
+    }
+
+    /**
+     * Runs the many/ cases of one client count ({@code group}, one per peer) {@link Settings#manyRounds}
+     * times, round-robin (A B C, A B C, ...), each round a fresh pair of JVMs, and keeps for each peer
+     * its median round (by requests/s, with that round's CPU and latencies), the other rounds listed
+     * beside it ({@link #combineRounds}). On a shared machine one pair of JVMs moves by ±10 % from run
+     * to run, for every peer alike; interleaving spreads a slow spell over all peers, and the median
+     * is not one lucky or unlucky JVM.
+     *
+     * @param before how many cases of the run came before the group (for the progress lines)
+     */
+    private static List<Map<String, Object>> manyRounds(List<Case> group, int before, int total, Settings s,
+                                                        PrintStream log) {
+        List<List<Map<String, Object>>> rounds = new ArrayList<>();
+        for (Case ignored : group) rounds.add(new ArrayList<>());
+        for (int round = 1; round <= s.manyRounds; round++) {
+            for (int j = 0; j < group.size(); j++) {
+                Case k = group.get(j);
+                progress(before + j + 1, total, k.id() + (s.manyRounds > 1 ? " (round " + round + "/" + s.manyRounds + ")" : ""));
+                long c0 = System.nanoTime();
+                Map<String, Object> e;
+                try {
+                    e = many(k, s, log);
+                } catch (Exception ex) {
+                    e = unavailable(k, "failed: " + oneLine(ex.toString()));
+                }
+                rounds.get(j).add(e);
+                OUT.printf(Locale.ROOT, "%s  (%.1f s)%n", summary(e), (System.nanoTime() - c0) / 1e9);
+                OUT.flush();
+            }
+        }
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (List<Map<String, Object>> r : rounds) out.add(combineRounds(r));
+        return out;
+    }
+
+    /**
+     * One peer's many/ rounds as one entry: the median round by requests/s (the lower middle for an
+     * even count), with fields {@code rounds} (how many were run), {@code roundsRps} and
+     * {@code roundsCpu} (every available round, in run order, "/"-separated) and a note if some
+     * round failed. If none is available, the first round's entry says why.
+     */
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> combineRounds(List<Map<String, Object>> rounds) {
+        List<Map<String, Object>> ok = rounds.stream().filter(e -> e.get("unavailable") == null).toList();
+        if (ok.isEmpty()) return rounds.get(0);
+        List<Map<String, Object>> byRps = new ArrayList<>(ok);
+        byRps.sort(Comparator.comparingDouble(Main::score));
+        Map<String, Object> median = new LinkedHashMap<>(byRps.get((byRps.size() - 1) / 2));
+        Map<String, Object> f = new LinkedHashMap<>((Map<String, Object>) median.get("fields"));
+        f.put("rounds", Integer.toString(rounds.size()));
+        f.put("roundsRps", String.join("/", ok.stream().map(e -> String.format(Locale.ROOT, "%.0f", score(e))).toList()));
+        f.put("roundsCpu", String.join("/", ok.stream().map(e -> String.valueOf(
+                ((Map<String, Object>) e.get("fields")).getOrDefault("cpuUsPerReq", "?"))).toList()));
+        if (ok.size() < rounds.size()) {
+            String failed = (rounds.size() - ok.size()) + " of " + rounds.size() + " rounds failed: "
+                    + rounds.stream().filter(e -> e.get("unavailable") != null).findFirst().orElseThrow().get("unavailable");
+            Object note = f.get("note");
+            f.put("note", note == null || note.toString().isEmpty() ? failed : note + "; " + failed);
+        }
+        median.put("fields", f);
+        return median;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static double score(Map<String, Object> e) {
+        return Json.num(((Map<String, Object>) e.get("primaryMetric")).get("score"));
     }
 
     private static Map<String, Object> many(Case k, Settings s, PrintStream log) throws Exception {

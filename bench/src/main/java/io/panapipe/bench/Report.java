@@ -166,6 +166,25 @@ public final class Report {
     }
 
     /** "1.23x", or "n/a" when either side is missing. Ratio = this ÷ reference. */
+    /** The JDK's row for the same case, if any. */
+    Row jdkFor(Row r) {
+        return rows.stream().filter(o -> o.kind.equals(r.kind) && o.size == r.size && o.peer.equals(Peers.JDK)
+                && o.threads.equals(r.threads) && o.available()).findFirst().orElse(null);
+    }
+
+    /** Every round of a many/ row: "req/s (CPU)" in run order, or "–" for a single-round result. */
+    static String roundsCell(Map<String, String> f) {
+        if (!f.containsKey("roundsRps")) return "–";
+        String[] rps = f.get("roundsRps").split("/");
+        String[] cpu = f.getOrDefault("roundsCpu", "").split("/");
+        List<String> cells = new ArrayList<>();
+        for (int i = 0; i < rps.length; i++) {
+            String c = i < cpu.length ? cpu[i] : "?";
+            cells.add(fmt(Json.num(rps[i])) + " (" + (c.equals("?") ? "?" : fmt(Json.num(c))) + ")");
+        }
+        return String.join(", ", cells);
+    }
+
     static String ratio(Row r, Row ref) {
         if (ref == null || !r.available() || ref.value == 0) return "n/a";
         return String.format(Locale.ROOT, "%.2fx", r.value / ref.value);
@@ -272,18 +291,24 @@ public final class Report {
         if (!many.isEmpty()) {
             b.append("## Many connections (virtual-thread clients, 64 B requests, one server with a virtual thread per connection)\n\n");
             b.append("CPU µs/req: the client and the server JVM's CPU time over the measured window ÷ requests"
-                    + " (client + server).\n\n");
-            b.append("| peer | clients | connected | answered | requests/s | CPU µs/req | p50 µs | p99 µs | p99.9 µs | note |\n"
-                    + "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+                    + " (client + server).");
+            if (many.stream().anyMatch(r -> r.fields.containsKey("rounds"))) {
+                b.append(" Each peer ran in several rounds, the peers of a client count taking turns, each round a"
+                        + " fresh pair of JVMs; a row is the peer's median round (its requests/s, CPU and latencies),"
+                        + " the last column lists every round's requests/s (CPU µs/req) in run order.");
+            }
+            b.append("\n\n| peer | clients | connected | answered | requests/s | ÷ JDK | CPU µs/req | p50 µs | p99 µs | p99.9 µs | rounds | note |\n"
+                    + "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n");
             for (Row r : many) {
                 Map<String, String> f = r.fields;
                 String cpu = fmt(r.cpuPerOp) + (f.containsKey("serverCpuUsPerReq")
                         ? " (" + fmt(Json.num(f.get("clientCpuUsPerReq"))) + " + " + fmt(Json.num(f.get("serverCpuUsPerReq"))) + ")" : "");
                 b.append("| ").append(r.peer).append(" | ").append(r.size).append(" | ")
                         .append(f.getOrDefault("connected", "–")).append(" | ").append(f.getOrDefault("served", "–"))
-                        .append(" | ").append(fmt(r.value)).append(" | ").append(cpu).append(" | ")
+                        .append(" | ").append(fmt(r.value)).append(" | ").append(ratio(r, jdkFor(r)))
+                        .append(" | ").append(cpu).append(" | ")
                         .append(fmt(Json.num(f.get("p50us")))).append(" | ").append(fmt(Json.num(f.get("p99us"))))
-                        .append(" | ").append(fmt(Json.num(f.get("p999us")))).append(" | ")
+                        .append(" | ").append(fmt(Json.num(f.get("p999us")))).append(" | ").append(roundsCell(f)).append(" | ")
                         .append(mdCell(r.unavailable != null ? r.unavailable : f.getOrDefault("note", ""))).append(" |\n");
             }
             b.append('\n');
@@ -377,7 +402,10 @@ public final class Report {
         List<Row> many = rows.stream().filter(r -> r.kind.equals(MANY)).toList();
         if (!many.isEmpty()) {
             List<Integer> ns = many.stream().map(Row::size).distinct().sorted().toList();
-            b.append("Many connections (requests/s, 64 B request/echo, virtual-thread clients; p99 µs; CPU µs per request, client + server):\n\n| peer |");
+            String rounds = many.stream().map(r -> r.fields.get("rounds")).filter(java.util.Objects::nonNull).findFirst()
+                    .map(n -> "; the median of " + n + " rounds, the peers taking turns").orElse("");
+            b.append("Many connections (requests/s, 64 B request/echo, virtual-thread clients; p99 µs; CPU µs per request, client + server")
+                    .append(rounds).append("):\n\n| peer |");
             for (int n : ns) b.append(' ').append(n).append(" clients |");
             b.append("\n|---|");
             for (int ignored : ns) b.append("---:|");

@@ -23,7 +23,7 @@ class IdleHarnessTest {
     @SuppressWarnings("unchecked")
     void serverAndClientInTwoJvmsReportCpuMemoryAndWakes() throws Exception {
         Main.Settings tiny = new Main.Settings(true, 1, Duration.ofMillis(200), 1, Duration.ofMillis(300),
-                Duration.ofSeconds(60), 1, 0.5, 5);
+                Duration.ofSeconds(60), 1, 1, 0.5, 5);
         Map<String, Object> e = Main.idle(Main.Case.of(Main.Kind.IDLE, Peers.JDK, 50, ""), tiny,
                 new PrintStream(OutputStream.nullOutputStream()));
         assertNull(e.get("unavailable"), String.valueOf(e));

@@ -74,6 +74,31 @@ class MainTest {
         for (String p : Peers.javaPeers()) assertTrue(full.contains("idle/10000/" + p), p);
     }
 
+    private static Map<String, Object> manyEntry(double rps, String cpu) {
+        Map<String, Object> e = new LinkedHashMap<>();
+        e.put("primaryMetric", Map.of("score", rps, "scoreError", Double.NaN, "scoreUnit", "req/s"));
+        e.put("fields", new LinkedHashMap<String, Object>(Map.of("cpuUsPerReq", cpu, "p99us", cpu + "0")));
+        return e;
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void manyRoundsKeepTheMedianRoundWholeAndListEveryRound() {
+        Map<String, Object> failed = new LinkedHashMap<>(Map.of("unavailable", "server did not start"));
+        Map<String, Object> m = Main.combineRounds(List.of(manyEntry(90_000, "22.0"), failed,
+                manyEntry(70_000, "28.0"), manyEntry(80_000, "25.0")));
+        Map<String, Object> f = (Map<String, Object>) m.get("fields");
+        // Of 70k, 80k and 90k the lower middle is 80k, with its own CPU and latency, not a mix.
+        assertEquals(80_000.0, ((Map<String, Object>) m.get("primaryMetric")).get("score"));
+        assertEquals("25.0", f.get("cpuUsPerReq"));
+        assertEquals("25.00", f.get("p99us"));
+        assertEquals("4", f.get("rounds"));
+        assertEquals("90000/70000/80000", f.get("roundsRps"));
+        assertEquals("22.0/28.0/25.0", f.get("roundsCpu"));
+        assertTrue(String.valueOf(f.get("note")).contains("1 of 4 rounds failed: server did not start"), f.toString());
+        assertEquals(failed, Main.combineRounds(List.of(failed, failed)), "nothing to pick: the failure says why");
+    }
+
     @Test
     void cpuPerRequestAddsClientAndServer() {
         Map<String, String> f = new LinkedHashMap<>(Main.fields("RESULT n=10 requests=1000 clientCpuMs=20.0"));
@@ -91,7 +116,7 @@ class MainTest {
     void cpuTimeProfilerReportsCpuPerRoundTripFromARealFork() throws Exception {
         Main.properties = List.of("-Dpanapipe.bench.test.marker=1");
         Main.Settings tiny = new Main.Settings(true, 1, java.time.Duration.ofMillis(200), 1, java.time.Duration.ofMillis(300),
-                java.time.Duration.ofSeconds(60), 1, 1, 1);
+                java.time.Duration.ofSeconds(60), 1, 1, 1, 1);
         Options o = Main.jmhOptions(Main.Case.of(Main.Kind.ROUND_TRIP, "jdk-nio", 64, "platform"), tiny);
         var results = new org.openjdk.jmh.runner.Runner(o, org.openjdk.jmh.runner.format.OutputFormatFactory.createFormatInstance(
                 new java.io.PrintStream(java.io.OutputStream.nullOutputStream()), org.openjdk.jmh.runner.options.VerboseMode.SILENT)).run();

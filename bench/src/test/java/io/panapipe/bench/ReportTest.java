@@ -65,7 +65,11 @@ class ReportTest {
         assertTrue(md.contains("| c-spin | process | 4.00 | 0.50 | 8.00 | – | n/a | 0.33x | 1.00x |"), md);
         assertTrue(md.contains("| jdk-nio | platform | 4,000 | 100 | – | n/a | 0.80x |"), md);
         assertTrue(md.contains("| ipcsocket-jna | virtual | not available: did not finish within 90 s (fork killed)"), md);
-        assertTrue(md.contains("| jdk-nio | 1000 | 1000 | 1000 | 50,000 | 30.5 (14.0 + 16.5) | 20.0 | 200 | 900 |"), md);
+        assertTrue(md.contains("| jdk-nio | 1000 | 1000 | 1000 | 50,000 | 1.00x | 30.5 (14.0 + 16.5) | 20.0 | 200 | 900 | "
+                + "48,000 (31.0), 50,000 (30.5), 52,000 (29.0) |"), md);
+        assertTrue(md.contains("| panapipe-uring | 1000 | 1000 | 1000 | 60,000 | 1.20x | 25.0 | 15.0 | 150 | 800 | "
+                + "60,000 (25.0), 61,000 (24.0), 59,000 (26.0) |"), md);
+        assertTrue(md.contains("a row is the peer's median round"), md);
         assertTrue(md.contains("Panapipe reference (\"vs Panapipe\"): panapipe-uring"), md);
         assertTrue(md.contains("| ipcsocket-jna | 1000 | 2 | 0.50 | no (0/5 wakes) | – / – | – | did not wake within 2.0 s |"), md);
         // Panapipe first, C last within a table.
