@@ -496,6 +496,70 @@ class PipeContractTest {
         }
     }
 
+    /**
+     * The tests above time their first accept ({@link #connectedPair}); a server whose accepts were
+     * all untimed (the nio engine then waits in the JDK's own accept) must wake on close and on
+     * interrupt just the same, serve clients before and after, and take timed accepts later.
+     */
+    @Test
+    void untimedAcceptsFromTheStartServeWakeOnCloseAndOnInterrupt() throws Exception {
+        for (boolean virtual : new boolean[] {false, true}) {
+            for (boolean byClose : new boolean[] {true, false}) {
+                try (PipeServer server = PipeServer.bind(TestPipes.freshName("untimed"));
+                     Arena arena = Arena.ofShared()) {
+                    CompletableFuture<Pipe> first = new CompletableFuture<>();
+                    Thread.ofVirtual().start(() -> {
+                        try {
+                            first.complete(server.accept());
+                        } catch (Throwable t) {
+                            first.completeExceptionally(t);
+                        }
+                    });
+                    try (Pipe c = PipeClient.connect(server.name(), PipeOptions.defaults(), Duration.ofSeconds(10));
+                         Pipe s = first.get(20, SECONDS)) {
+                        c.write(arena.allocate(1));
+                        assertEquals(1, readFully(s, arena.allocate(1)));
+                    }
+                    AtomicReference<Throwable> failure = new AtomicReference<>();
+                    Thread acceptor = start(virtual, server::accept, failure);
+                    awaitBlocked(acceptor);
+                    long t0 = System.nanoTime();
+                    if (byClose) {
+                        server.close();
+                    } else {
+                        acceptor.interrupt();
+                    }
+                    assertTrue(acceptor.join(Duration.ofSeconds(5)), "woke");
+                    assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(2), "prompt");
+                    Class<? extends Throwable> expected = byClose ? AsynchronousCloseException.class
+                            : ClosedByInterruptException.class;
+                    assertTrue(expected.isInstance(failure.get()), String.valueOf(failure.get()));
+                    assertFalse(server.isOpen());
+                    assertThrows(ClosedChannelException.class, server::accept);
+                    assertThrows(IOException.class, () -> PipeClient.connect(server.name(), PipeOptions.defaults()),
+                            "the name is gone with the server");
+                }
+            }
+        }
+        try (PipeServer server = PipeServer.bind(TestPipes.freshName("mixed"))) {
+            assertThrows(PipeTimeoutException.class, () -> server.accept(Duration.ofMillis(50)));
+            for (int i = 0; i < 2; i++) {
+                CompletableFuture<Pipe> accepted = new CompletableFuture<>();
+                Thread.ofVirtual().start(() -> {
+                    try {
+                        accepted.complete(server.accept());
+                    } catch (Throwable t) {
+                        accepted.completeExceptionally(t);
+                    }
+                });
+                try (Pipe c = PipeClient.connect(server.name(), PipeOptions.defaults(), Duration.ofSeconds(10));
+                     Pipe s = accepted.get(20, SECONDS)) {
+                    assertTrue(s.isOpen() && c.isOpen(), "an untimed accept after a timed one serves");
+                }
+            }
+        }
+    }
+
     @Test
     void peerCloseMeansEndOfStreamAndWritesFail() throws Exception {
         try (PipeServer server = PipeServer.bind(TestPipes.freshName("eof"));

@@ -12,6 +12,8 @@ import io.panapipe.internal.unix.SocketFiles;
 import io.panapipe.internal.unix.UnixUser;
 
 import java.io.IOException;
+import java.nio.channels.AsynchronousCloseException;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
@@ -20,9 +22,16 @@ import jdk.net.ExtendedSocketOptions;
 import jdk.net.UnixDomainPrincipal;
 
 /**
- * A listening non-blocking {@link ServerSocketChannel}. An accepted channel is either handed out
- * as a transport or closed, whatever fails in between; the user it is compared with was looked up
- * once, at bind. Out of descriptors, accept backs off ({@link AcceptBackoff}).
+ * A listening {@link ServerSocketChannel}. An accepted channel is either handed out as a transport
+ * or closed, whatever fails in between; the user it is compared with was looked up once, at bind.
+ * Out of descriptors, accept backs off ({@link AcceptBackoff}).
+ *
+ * <p>As {@link NioTransport}'s channels, it starts in blocking mode: an untimed accept parks a
+ * virtual thread in the JDK's own poller (a platform thread blocks in the kernel), with no hop
+ * through the {@link ReadinessPoller}'s thread; {@link #wakeAll} closes the channel, which wakes it
+ * with {@link AsynchronousCloseException}. The first timed accept turns the channel to non-blocking
+ * mode for good and waits through the {@code ReadinessPoller}, with its deadline. No accept runs
+ * meanwhile ({@code PipeServer} accepts one at a time), so the switch is immediate.
  */
 final class NioServer implements ServerEndpoint {
     private final ServerSocketChannel channel;
@@ -34,10 +43,12 @@ final class NioServer implements ServerEndpoint {
     private final IoGate gate = new IoGate();
     private final Operation acceptOp = new Operation(0);
     private final AcceptBackoff backoff = new AcceptBackoff();
+    /** Whether a timed accept has switched the channel to non-blocking mode (for good). */
+    private boolean polling;
 
     NioServer(ServerSocketChannel channel, SocketFiles.Published file, PipeOptions options, ReadinessPoller poller)
             throws IOException {
-        channel.configureBlocking(false);
+        channel.configureBlocking(true);
         this.channel = channel;
         this.file = file;
         this.what = "accept on " + file.path();
@@ -54,11 +65,20 @@ final class NioServer implements ServerEndpoint {
     @Override
     public Transport accept(long timeoutNanos) throws IOException {
         long deadline = System.nanoTime() + timeoutNanos;
+        if (timeoutNanos >= 0 && !polling) {
+            configureBlocking(false);
+            polling = true;
+        }
         for (;;) {
             SocketChannel client;
             try {
-                client = channel.accept();
+                client = channel.accept(); // blocks (parks a virtual thread) unless polling
+            } catch (ClosedChannelException e) {
+                throw closed(e);
             } catch (IOException e) {
+                if (gate.isClosing()) {
+                    throw closed(e);
+                }
                 PipeException p = Errno.fromJdk(what, e, null);
                 if (AcceptBackoff.appliesTo(p.nativeCode())) {
                     backoff.pause(p, gate, deadline, timeoutNanos >= 0);
@@ -82,6 +102,31 @@ final class NioServer implements ServerEndpoint {
                 throw Operation.failure(outcome, "accept");
             }
         }
+    }
+
+    private void configureBlocking(boolean blocking) throws IOException {
+        try {
+            channel.configureBlocking(blocking);
+        } catch (ClosedChannelException e) {
+            throw closed(e);
+        } catch (IOException e) {
+            throw Errno.fromJdk(what, e, null);
+        }
+    }
+
+    /**
+     * The exception of an accept the channel's closing ended: the JDK's own
+     * ({@link AsynchronousCloseException}, or {@link java.nio.channels.ClosedByInterruptException}
+     * after an interrupt, which closes the server as the JDK's does), else an
+     * {@code AsynchronousCloseException} if the server is closing.
+     */
+    private IOException closed(IOException e) {
+        if (e instanceof AsynchronousCloseException || !gate.isClosing()) {
+            return e;
+        }
+        AsynchronousCloseException c = new AsynchronousCloseException();
+        c.initCause(e);
+        return c;
     }
 
     /** The client as a transport, or {@code null} if it was refused; closed on every failure. */
@@ -110,6 +155,7 @@ final class NioServer implements ServerEndpoint {
     @Override
     public void wakeAll() {
         acceptOp.wakeWaiter();
+        NioEngine.closeQuietly(channel); // wakes an accept blocked in the JDK; release() removes the file
     }
 
     @Override
