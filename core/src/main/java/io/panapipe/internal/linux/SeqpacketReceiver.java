@@ -123,7 +123,7 @@ final class SeqpacketReceiver {
         if (reassembly == null || reassembly.byteSize() < messageLength) {
             free();
             long size = Math.max(messageLength, 64 * 1024);
-            reassemblyArena = Arena.ofShared();
+            reassemblyArena = new MallocArena(); // used inside this call only; freed without a JVM-wide handshake
             reassembly = reassemblyArena.allocate(size, 64);
         }
         reassemblyLength = consume(reassembly.address());
