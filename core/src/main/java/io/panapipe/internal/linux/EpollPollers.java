@@ -7,6 +7,9 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -19,6 +22,16 @@ import java.util.concurrent.locks.LockSupport;
  * when a call finds nothing it arms its epoll fd (one-shot) in the <em>master</em> epoll set and
  * parks. The master is the one platform thread that blocks in {@code epoll_wait} (DESIGN rule 8:
  * no blocking downcall on a virtual thread); it only unparks sub-pollers whose set became ready.
+ *
+ * <p>A sub-poller that finds nothing arms the master only if a virtual thread is parked (or about
+ * to park) on one of its sockets; otherwise it parks <em>lazily</em>, unarmed, and the next
+ * virtual thread to park on one of its sockets arms it ({@link #parking}). Sockets stay registered
+ * edge-triggered while nobody waits on them, so without this every write by a peer that is being
+ * answered without parking (two virtual threads spinning in a ping-pong) would wake the master and
+ * then the sub-poller, two more threads on cores the spinners are using, for nothing. The count of
+ * parked waiters and the sub-poller's state are read crosswise (Dekker): a waiter counts itself and
+ * then looks at the state; a sub-poller publishes "lazy" and then looks at the count; so one of
+ * them always sees the other and arms.
  *
  * <p>If a poller thread dies, the engine fails: every waiter wakes and it and every later wait
  * throws an {@code IOException} naming the cause.
@@ -38,6 +51,8 @@ final class EpollPollers {
     private final int masterFd;
     private final Thread master;
     private volatile Throwable failure;
+    /** How many times the master's {@code epoll_wait} returned sets (written by the master only; for tests). */
+    private volatile long masterWakes;
     /** Set by {@link #injectFailure} (tests): the sub-pollers throw it from their loop. */
     private volatile Error poison;
 
@@ -81,12 +96,52 @@ final class EpollPollers {
     /** Registers or modifies {@code fd} in the epoll set of the sub-poller chosen by {@code key}. */
     void control(MemorySegment errno, int op, int fd, long key, MemorySegment event) throws IOException {
         checkAlive();
-        SubPoller s = subs[(int) (key & 0x7fffffff) % subs.length];
+        SubPoller s = subOf(key);
         if (LibC.epollCtl(errno, s.epfd, op, fd, event) < 0) {
             int e = LibC.errno(errno);
             throw Errnos.exception("epoll_ctl(" + (op == ADD ? "ADD" : "MOD") + ")", e,
                     e == Errnos.ENOMEM || e == Linux.ENOSPC() ? "raise /proc/sys/fs/epoll/max_user_watches" : null);
         }
+    }
+
+    /**
+     * A virtual thread is about to park on the socket of {@code key} (call {@link #doneParking}
+     * after it stops waiting): from now until then, the socket's sub-poller keeps the master armed
+     * whenever it sleeps, and if it sleeps lazily now, this arms it.
+     *
+     * @param errno the calling thread's errno capture
+     * @throws IOException if arming the master fails
+     */
+    void parking(long key, MemorySegment errno) throws IOException {
+        SubPoller s = subOf(key);
+        s.parked.incrementAndGet();
+        if (s.state == SubPoller.LAZY && SubPoller.STATE.compareAndSet(s, SubPoller.LAZY, SubPoller.ARMED)) {
+            try {
+                s.armMaster(errno);
+            } catch (IOException e) {
+                s.parked.decrementAndGet();
+                throw e;
+            }
+        }
+    }
+
+    /** The virtual thread counted by {@link #parking} no longer waits. */
+    void doneParking(long key) {
+        subOf(key).parked.decrementAndGet();
+    }
+
+    /** How many times the master woke for ready sets so far (tests). */
+    long masterWakes() {
+        return masterWakes;
+    }
+
+    /** Virtual threads counted by {@link #parking} on the sub-poller of {@code key} now (tests). */
+    int parkedOn(long key) {
+        return subOf(key).parked.get();
+    }
+
+    private SubPoller subOf(long key) {
+        return subs[(int) (key & 0x7fffffff) % subs.length];
     }
 
     /** @throws IOException if a poller died: the engine cannot wake anybody any more */
@@ -140,6 +195,7 @@ final class EpollPollers {
                     }
                     throw Errnos.exception("epoll_wait(master)", e);
                 }
+                masterWakes++; // the only writer
                 for (int i = 0; i < n; i++) {
                     long data = events.get(ValueLayout.JAVA_LONG_UNALIGNED, i * EVENT_SIZE + DATA_OFFSET);
                     LockSupport.unpark(subs[(int) data].thread);
@@ -152,8 +208,29 @@ final class EpollPollers {
 
     /** One epoll set and the virtual thread that serves it. */
     private final class SubPoller implements Runnable {
+        /** {@link #state}: looking at its set (or about to). */
+        static final int RUNNING = 0;
+        /** {@link #state}: asleep, the master armed to wake it when its set becomes ready. */
+        static final int ARMED = 1;
+        /** {@link #state}: asleep with the master unarmed, as no virtual thread was parked on its sockets. */
+        static final int LAZY = 2;
+        static final VarHandle STATE;
+
+        static {
+            try {
+                STATE = MethodHandles.lookup().findVarHandle(SubPoller.class, "state", int.class);
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+
         final int index;
         final int epfd;
+        /** The master's event for this set (re-armed one-shot); read by every thread that arms it. */
+        private final MemorySegment rearm;
+        /** Virtual threads parked, or about to park, on this set's sockets. */
+        final AtomicInteger parked = new AtomicInteger();
+        volatile int state = RUNNING;
         Thread thread;
 
         SubPoller(int index) throws IOException {
@@ -165,6 +242,16 @@ final class EpollPollers {
                     throw Errnos.exception("epoll_create1", LibC.errno(errno));
                 }
             }
+            rearm = Arena.ofAuto().allocate(epoll_event.layout()); // lives as long as this sub-poller
+            epoll_event.events(rearm, EPOLLIN | EPOLLONESHOT);
+            rearm.set(ValueLayout.JAVA_LONG_UNALIGNED, DATA_OFFSET, index);
+        }
+
+        /** Asks the master to wake this sub-poller when its set becomes ready (at once if it is). */
+        void armMaster(MemorySegment errno) throws IOException {
+            if (LibC.epollCtl(errno, masterFd, MOD, epfd, rearm) < 0) {
+                throw Errnos.exception("epoll_ctl(master, MOD)", LibC.errno(errno));
+            }
         }
 
         @Override
@@ -172,9 +259,6 @@ final class EpollPollers {
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment errno = arena.allocate(LibC.ERRNO_SIZE, LibC.ERRNO_ALIGN);
                 MemorySegment events = arena.allocate(EVENT_SIZE * MAX_EVENTS, 8);
-                MemorySegment rearm = arena.allocate(epoll_event.layout());
-                epoll_event.events(rearm, EPOLLIN | EPOLLONESHOT);
-                rearm.set(ValueLayout.JAVA_LONG_UNALIGNED, DATA_OFFSET, index);
                 for (;;) {
                     Error injected = poison;
                     if (injected != null) {
@@ -202,12 +286,16 @@ final class EpollPollers {
                         Thread.yield(); // let the woken threads run, then look again
                         continue;
                     }
-                    // Nothing ready: ask the master to wake us when the set becomes ready. If it
-                    // already is, the re-arm reports it at once and the unpark comes before the park.
-                    if (LibC.epollCtl(errno, masterFd, MOD, epfd, rearm) < 0) {
-                        throw Errnos.exception("epoll_ctl(master, MOD)", LibC.errno(errno));
+                    // Nothing ready: sleep until the master sees the set ready. The master is armed
+                    // now if a virtual thread waits on one of our sockets, else by the next one to
+                    // park (see parking). If the set is ready already, arming reports it at once
+                    // and the unpark comes before the park.
+                    state = LAZY;
+                    if (parked.get() > 0 && STATE.compareAndSet(this, LAZY, ARMED)) {
+                        armMaster(errno);
                     }
                     LockSupport.park(this);
+                    state = RUNNING;
                 }
             } catch (Throwable t) {
                 fail(t);

@@ -120,6 +120,11 @@ final class EpollTransport implements Transport {
         return receive(own, offset, length, timeoutNanos, mode == PipeMode.BYTE);
     }
 
+    /** The key of this socket's readiness in its poller (tests). */
+    long readinessKey() {
+        return readiness.key;
+    }
+
     /** A read; {@code own}: into the pipe's own memory, by {@code recvmsg} (BYTE mode). */
     private int receive(MemorySegment buf, long offset, int length, long timeoutNanos, boolean own) throws IOException {
         if (mode == PipeMode.MESSAGE && messages.hasPending()) {

@@ -198,6 +198,7 @@ final class FdReadiness {
             throws IOException {
         register(direction == READ ? READ_INTEREST : READ_INTEREST | EPOLLOUT);
         long deadline = timeoutNanos >= 0 ? System.nanoTime() + timeoutNanos : 0;
+        pollers.parking(key, w.errno);
         w.thread = self;
         try {
             for (;;) {
@@ -225,6 +226,7 @@ final class FdReadiness {
         } finally {
             w.thread = null;
             w.ran(pollers.spin);
+            pollers.doneParking(key);
         }
     }
 

@@ -1,0 +1,129 @@
+package io.panapipe.internal.linux;
+
+import io.panapipe.PipeMode;
+import io.panapipe.PipeName;
+import io.panapipe.PipeOptions;
+import io.panapipe.internal.PipeChannel;
+import io.panapipe.internal.ServerEndpoint;
+import io.panapipe.internal.completion.Operation;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.condition.EnabledOnOs;
+import org.junit.jupiter.api.condition.OS;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The epoll engine's sub-poller sleeps without arming the master while no virtual thread is parked
+ * on its sockets: writes nobody waits for wake no thread, and the next virtual thread to park arms
+ * the master, so it is still woken by the next write. One private engine with one sub-poller and no
+ * spinning, so every wait parks.
+ */
+@EnabledOnOs(OS.LINUX)
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class EpollLazyMasterTest {
+    private EpollEngine engine;
+    private ServerEndpoint server;
+    private EpollTransport servedTransport;
+    private PipeChannel served;
+    private PipeChannel client;
+    private Arena arena;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        engine = EpollEngine.createPrivate(1, new SpinPolicy(0));
+        PipeName name = PipeName.of("epoll-lazy-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
+        server = engine.bind(name, PipeOptions.defaults());
+        CompletableFuture<EpollTransport> accepted = CompletableFuture.supplyAsync(() -> {
+            try {
+                server.gate().enter();
+                try {
+                    return (EpollTransport) server.accept(TimeUnit.SECONDS.toNanos(10));
+                } finally {
+                    server.gate().exit();
+                }
+            } catch (IOException e) {
+                throw new RuntimeException(e);
+            }
+        });
+        client = new PipeChannel(engine.connect(name, PipeOptions.defaults()), PipeMode.BYTE, 4096);
+        servedTransport = accepted.get(10, TimeUnit.SECONDS);
+        served = new PipeChannel(servedTransport, PipeMode.BYTE, 4096);
+        arena = Arena.ofShared();
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        client.close();
+        served.close();
+        server.gate().startClose();
+        server.release();
+        arena.close();
+    }
+
+    /** Reads one byte on a fresh virtual thread, started now; completes with the count or the failure. */
+    private CompletableFuture<Object> readOneVirtual(MemorySegment buf) {
+        CompletableFuture<Object> r = new CompletableFuture<>();
+        Thread.ofVirtual().start(() -> {
+            try {
+                r.complete(served.read(buf, TimeUnit.SECONDS.toNanos(5)));
+            } catch (Throwable t) {
+                r.complete(t);
+            }
+        });
+        return r;
+    }
+
+    private static void awaitParked(EpollPollers pollers, long key) throws InterruptedException {
+        for (int i = 0; i < 500 && pollers.parkedOn(key) == 0; i++) {
+            Thread.sleep(2);
+        }
+        assertEquals(1, pollers.parkedOn(key), "the reader should be parked by now");
+        Thread.sleep(50); // and asleep in park
+    }
+
+    @Test
+    void writesNobodyWaitsForWakeNoThreadAndTheNextParkedReaderStillWakes() throws Exception {
+        EpollPollers pollers = engine.pollers;
+        MemorySegment one = arena.allocate(1);
+        long key = servedTransport.readinessKey();
+        for (int round = 0; round < 3; round++) {
+            // A reader parks (registering the socket on the first round) and is woken by a write.
+            CompletableFuture<Object> read = readOneVirtual(arena.allocate(1));
+            awaitParked(pollers, key);
+            client.write(one, Operation.NO_TIMEOUT);
+            assertEquals(1, read.get(10, TimeUnit.SECONDS), "round " + round + ": the parked reader woke");
+
+            // Nobody waits now. The sub-poller may have armed the master once more before the woken
+            // reader stopped counting as parked: one write may still wake it, and then it sleeps
+            // lazily. From then on, writes wake nobody.
+            client.write(one, Operation.NO_TIMEOUT);
+            Thread.sleep(100);
+            long before = pollers.masterWakes();
+            for (int i = 0; i < 20; i++) {
+                client.write(one, Operation.NO_TIMEOUT);
+                Thread.sleep(2);
+            }
+            Thread.sleep(50);
+            assertEquals(before, pollers.masterWakes(), "round " + round + ": writes nobody waits for woke the master");
+
+            // The bytes are there; reading them takes no wait.
+            MemorySegment twentyOne = arena.allocate(21);
+            int got = 0;
+            while (got < 21) {
+                int n = served.read(twentyOne.asSlice(got), TimeUnit.SECONDS.toNanos(5));
+                assertTrue(n > 0);
+                got += n;
+            }
+        }
+    }
+}
