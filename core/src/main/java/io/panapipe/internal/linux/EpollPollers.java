@@ -77,6 +77,7 @@ final class EpollPollers {
                 }
             }
         }
+        spin.countParkedBy(this::parkedThreads);
         master = Thread.ofPlatform().daemon().name(name + "-master").unstarted(this::masterLoop);
         for (SubPoller s : subs) {
             s.thread = Thread.ofVirtual().name(name + "-" + s.index).unstarted(s);
@@ -133,6 +134,15 @@ final class EpollPollers {
     /** How many times the master woke for ready sets so far (tests). */
     long masterWakes() {
         return masterWakes;
+    }
+
+    /** Virtual threads counted by {@link #parking} now, over all sub-pollers. */
+    private int parkedThreads() {
+        int n = 0;
+        for (SubPoller s : subs) {
+            n += s.parked.get();
+        }
+        return n;
     }
 
     /** Virtual threads counted by {@link #parking} on the sub-poller of {@code key} now (tests). */

@@ -3,6 +3,7 @@ package io.panapipe.internal.linux;
 import io.panapipe.internal.completion.IoGate;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntSupplier;
 
 /**
  * When a reader that found no data, or a writer that found no room, may retry its non-blocking
@@ -22,8 +23,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       does;</li>
  *   <li>spinning has recently paid off in this direction of this connection: each keeps a small
  *       credit, raised when the syscall succeeded during a spin and cut when a spin ran out; at
- *       zero it stops spinning and only re-probes every {@value #PROBE_INTERVAL}th wait.</li>
+ *       zero it stops spinning and only re-probes every {@value #PROBE_INTERVAL}th wait (every
+ *       {@value #FEW_WAITERS_PROBE_INTERVAL}th while no more virtual threads are parked in the epoll
+ *       engine than there are cores).</li>
  * </ul>
+ * A spin also ends early, without losing credit, as soon as woken-not-run + spinning exceeds the
+ * cores: a thread this engine woke is waiting for the carrier the spin holds.
  * Each direction of a connection keeps its state in one {@link Spinner}, so nothing is allocated
  * per call.
  */
@@ -35,8 +40,17 @@ final class SpinPolicy {
     private static final int PAID = 1;
     private static final int WASTED = 4;
     private static final int PROBE_INTERVAL = 64;
+    /**
+     * The re-probe interval while no more threads are parked in the engine than there are cores
+     * (a ping-pong pair, say): both ends of a pair that fell back to parking (a hiccup cost each a
+     * few wasted spins) must spin at the same time for either spin to pay again, which at one probe
+     * in {@value #PROBE_INTERVAL} takes thousands of round trips; at one in 8, a few dozen.
+     */
+    private static final int FEW_WAITERS_PROBE_INTERVAL = 8;
 
     private final AtomicInteger spinners = new AtomicInteger();
+    /** How many virtual threads are parked in the engine now; {@code null} where the engine does not say. */
+    private volatile IntSupplier parkedThreads;
     private final AtomicInteger wokenNotRun = new AtomicInteger();
     private final int cores = carriers();
     private final long spinNanos;
@@ -75,6 +89,16 @@ final class SpinPolicy {
         return Math.max(0, micros) * 1_000;
     }
 
+    /** Lets the policy probe more often while few threads wait ({@link #FEW_WAITERS_PROBE_INTERVAL}). */
+    void countParkedBy(IntSupplier parked) {
+        this.parkedThreads = parked;
+    }
+
+    private int probeInterval() {
+        IntSupplier parked = parkedThreads;
+        return parked != null && parked.getAsInt() <= cores ? FEW_WAITERS_PROBE_INTERVAL : PROBE_INTERVAL;
+    }
+
     /** The credit a new connection starts with: enough to find out whether spinning pays. */
     static int initialCredit() {
         return MAX_CREDIT / 2;
@@ -93,7 +117,7 @@ final class SpinPolicy {
      * @param credit the connection's credit; {@code waits} its count of parks, for re-probing
      */
     boolean tryStart(int credit, int waits) {
-        if (spinNanos == 0 || (credit <= 0 && (waits % PROBE_INTERVAL) != 0)) {
+        if (spinNanos == 0 || (credit <= 0 && (waits % probeInterval()) != 0)) {
             return false;
         }
         for (;;) {
@@ -105,6 +129,11 @@ final class SpinPolicy {
                 return true;
             }
         }
+    }
+
+    /** Whether the spinners and the woken threads that have not run yet are more than the cores. */
+    boolean crowded() {
+        return wokenNotRun.get() + spinners.get() > cores;
     }
 
     /** Ends a spin started with {@link #tryStart}. */
@@ -147,6 +176,13 @@ final class SpinPolicy {
                 spinUntil = System.nanoTime() + policy.spinNanos;
             }
             if (spinUntil <= 0) {
+                return false;
+            }
+            if (policy.crowded()) {
+                // A thread this engine woke needs the core (carrier) this spin holds: give it up
+                // now. Not the spin's fault, so no credit is lost.
+                policy.release();
+                spinUntil = -1;
                 return false;
             }
             if (System.nanoTime() - spinUntil < 0 && !gate.isClosing() && !Thread.currentThread().isInterrupted()) {

@@ -5,6 +5,7 @@ import io.panapipe.PipeName;
 import io.panapipe.PipeOptions;
 import io.panapipe.internal.PipeChannel;
 import io.panapipe.internal.ServerEndpoint;
+import io.panapipe.internal.completion.IoGate;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
@@ -120,6 +121,38 @@ class EpollEngineTest {
         }
         assertTrue(SpinPolicy.paid(credit) > credit);
         assertTrue(SpinPolicy.paid(Integer.MAX_VALUE - 1) <= 16, "credit is bounded");
+    }
+
+    @Test
+    void withFewThreadsParkedAConnectionWithoutCreditReprobesSoonerAndACrowdedSpinEndsAtOnce() {
+        SpinPolicy p = new SpinPolicy(20_000);
+        int cores = Math.max(1, Integer.getInteger("jdk.virtualThreadScheduler.parallelism",
+                Runtime.getRuntime().availableProcessors()));
+        int[] parked = {0};
+        p.countParkedBy(() -> parked[0]);
+        assertTrue(p.tryStart(0, 8), "few parked (a ping-pong pair): a re-probe every 8th wait");
+        p.release();
+        assertFalse(p.tryStart(0, 7));
+        parked[0] = cores + 1;
+        assertFalse(p.tryStart(0, 8), "more parked than cores: every 64th only");
+        assertTrue(p.tryStart(0, 64));
+        p.release();
+
+        IoGate gate = new IoGate();
+        SpinPolicy.Spinner spinner = p.spinner(gate);
+        assertTrue(spinner.retry(), "a fresh connection spins");
+        for (int i = 0; i < cores; i++) {
+            p.woke(); // woken threads now wait for the core this spin holds
+        }
+        assertFalse(spinner.retry(), "a crowded spin ends at its next retry");
+        spinner.endCall();
+        for (int i = 0; i < cores; i++) {
+            p.ran();
+        }
+        assertTrue(p.tryStart(SpinPolicy.initialCredit(), 1), "and it gave its core back");
+        p.release();
+        assertTrue(spinner.retry(), "no credit lost for it: the next call spins again");
+        spinner.endCall();
     }
 
     @Test
