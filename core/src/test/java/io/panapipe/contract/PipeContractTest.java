@@ -54,10 +54,15 @@ class PipeContractTest {
 
     /** Accepts one client on a virtual thread. */
     private static CompletableFuture<Pipe> acceptAsync(PipeServer server) {
+        return acceptAsync(() -> server.accept(Duration.ofSeconds(20)));
+    }
+
+    /** Accepts one client on a virtual thread with {@code accept}. */
+    private static CompletableFuture<Pipe> acceptAsync(Blocking accept) {
         CompletableFuture<Pipe> f = new CompletableFuture<>();
         Thread.ofVirtual().start(() -> {
             try {
-                f.complete(server.accept(Duration.ofSeconds(20)));
+                f.complete((Pipe) accept.run());
             } catch (Throwable t) {
                 f.completeExceptionally(t);
             }
@@ -507,14 +512,7 @@ class PipeContractTest {
             for (boolean byClose : new boolean[] {true, false}) {
                 try (PipeServer server = PipeServer.bind(TestPipes.freshName("untimed"));
                      Arena arena = Arena.ofShared()) {
-                    CompletableFuture<Pipe> first = new CompletableFuture<>();
-                    Thread.ofVirtual().start(() -> {
-                        try {
-                            first.complete(server.accept());
-                        } catch (Throwable t) {
-                            first.completeExceptionally(t);
-                        }
-                    });
+                    CompletableFuture<Pipe> first = acceptAsync(server::accept); // untimed
                     try (Pipe c = PipeClient.connect(server.name(), PipeOptions.defaults(), Duration.ofSeconds(10));
                          Pipe s = first.get(20, SECONDS)) {
                         c.write(arena.allocate(1));
@@ -544,14 +542,7 @@ class PipeContractTest {
         try (PipeServer server = PipeServer.bind(TestPipes.freshName("mixed"))) {
             assertThrows(PipeTimeoutException.class, () -> server.accept(Duration.ofMillis(50)));
             for (int i = 0; i < 2; i++) {
-                CompletableFuture<Pipe> accepted = new CompletableFuture<>();
-                Thread.ofVirtual().start(() -> {
-                    try {
-                        accepted.complete(server.accept());
-                    } catch (Throwable t) {
-                        accepted.completeExceptionally(t);
-                    }
-                });
+                CompletableFuture<Pipe> accepted = acceptAsync(server::accept); // untimed
                 try (Pipe c = PipeClient.connect(server.name(), PipeOptions.defaults(), Duration.ofSeconds(10));
                      Pipe s = accepted.get(20, SECONDS)) {
                     assertTrue(s.isOpen() && c.isOpen(), "an untimed accept after a timed one serves");
