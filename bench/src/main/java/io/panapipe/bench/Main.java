@@ -282,25 +282,14 @@ public final class Main {
                     continue;
                 }
                 i++;
-                progress(i, cases.size(), k.id());
-                long c0 = System.nanoTime();
-                Map<String, Object> e;
-                try {
-                    e = switch (k.kind) {
-                        case ROUND_TRIP, STREAM, CONNECT -> jmh(k, s, jmhLog);
-                        case C_ROUND_TRIP, C_STREAM -> {
-                            if (c == null) c = new CReference();
-                            yield cRun(c, k, s);
-                        }
-                        case MANY -> throw new AssertionError("measured in rounds above");
-                        case IDLE -> idle(k, s, jmhLog);
-                    };
-                } catch (Exception ex) {
-                    e = unavailable(k, "failed: " + oneLine(ex.toString()));
-                }
-                entries.add(e);
-                OUT.printf(Locale.ROOT, "%s  (%.1f s)%n", summary(e), (System.nanoTime() - c0) / 1e9);
-                OUT.flush();
+                if ((k.kind == Kind.C_ROUND_TRIP || k.kind == Kind.C_STREAM) && c == null) c = new CReference();
+                CReference cref = c;
+                entries.add(measure(i, cases.size(), k.id(), k, () -> switch (k.kind) {
+                    case ROUND_TRIP, STREAM, CONNECT -> jmh(k, s, jmhLog);
+                    case C_ROUND_TRIP, C_STREAM -> cRun(cref, k, s);
+                    case MANY -> throw new AssertionError("measured in rounds above");
+                    case IDLE -> idle(k, s, jmhLog);
+                }));
             }
         } finally {
             if (c != null) c.cleanup();
@@ -492,9 +481,28 @@ public final class Main {
         return cmd;
     }
 
-    private static void progress(int i, int of, String what) {
-        OUT.printf(Locale.ROOT, "[%d/%d] %-40s ", i, of, what);
+    /** One measurement of a case. */
+    private interface Measurement {
+        Map<String, Object> run() throws Exception;
+    }
+
+    /**
+     * Runs one measurement of {@code k} between its progress line ("[i/of] label") and its summary
+     * with the time it took; a failure becomes the case's "not available" entry.
+     */
+    private static Map<String, Object> measure(int i, int of, String label, Case k, Measurement m) {
+        OUT.printf(Locale.ROOT, "[%d/%d] %-40s ", i, of, label);
         OUT.flush();
+        long c0 = System.nanoTime();
+        Map<String, Object> e;
+        try {
+            e = m.run();
+        } catch (Exception ex) {
+            e = unavailable(k, "failed: " + oneLine(ex.toString()));
+        }
+        OUT.printf(Locale.ROOT, "%s  (%.1f s)%n", summary(e), (System.nanoTime() - c0) / 1e9);
+        OUT.flush();
+        return e;
     }
 
     /**
@@ -514,17 +522,8 @@ public final class Main {
         for (int round = 1; round <= s.manyRounds; round++) {
             for (int j = 0; j < group.size(); j++) {
                 Case k = group.get(j);
-                progress(before + j + 1, total, k.id() + (s.manyRounds > 1 ? " (round " + round + "/" + s.manyRounds + ")" : ""));
-                long c0 = System.nanoTime();
-                Map<String, Object> e;
-                try {
-                    e = many(k, s, log);
-                } catch (Exception ex) {
-                    e = unavailable(k, "failed: " + oneLine(ex.toString()));
-                }
-                rounds.get(j).add(e);
-                OUT.printf(Locale.ROOT, "%s  (%.1f s)%n", summary(e), (System.nanoTime() - c0) / 1e9);
-                OUT.flush();
+                String label = k.id() + (s.manyRounds > 1 ? " (round " + round + "/" + s.manyRounds + ")" : "");
+                rounds.get(j).add(measure(before + j + 1, total, label, k, () -> many(k, s, log)));
             }
         }
         List<Map<String, Object>> out = new ArrayList<>();

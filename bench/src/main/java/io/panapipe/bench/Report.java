@@ -127,27 +127,35 @@ public final class Report {
         order.add(reference());
         for (String p : Peers.PANAPIPE) if (!order.contains(p)) order.add(p);
         for (String p : order) {
-            for (Row o : rows) {
-                if (o.kind.equals(r.kind) && o.size == r.size && o.peer.equals(p) && o.threads.equals(r.threads)
-                        && o.available()) return o;
-            }
+            Row o = rowOf(p, r, false);
+            if (o != null) return o;
         }
         return null;
     }
 
     /** The blocking C row for the same kind and size, if any. */
     Row cFor(Row r) {
-        return cFor(r, Peers.C);
+        return rowOf(Peers.C, r, true);
     }
 
     /** The busy-polling C row for the same kind and size, if any. */
     Row cSpinFor(Row r) {
-        return cFor(r, Peers.C_SPIN);
+        return rowOf(Peers.C_SPIN, r, true);
     }
 
-    private Row cFor(Row r, String c) {
+    /** The JDK's row for the same case, if any. */
+    Row jdkFor(Row r) {
+        return rowOf(Peers.JDK, r, false);
+    }
+
+    /**
+     * The available row of {@code peer} for the case of {@code r}: same kind and size, and the same
+     * thread kind unless {@code anyThreads} (the C rows are processes); null if there is none.
+     */
+    private Row rowOf(String peer, Row r, boolean anyThreads) {
         for (Row o : rows) {
-            if (o.kind.equals(r.kind) && o.size == r.size && o.peer.equals(c) && o.available()) return o;
+            if (o.kind.equals(r.kind) && o.size == r.size && o.peer.equals(peer)
+                    && (anyThreads || o.threads.equals(r.threads)) && o.available()) return o;
         }
         return null;
     }
@@ -166,12 +174,6 @@ public final class Report {
     }
 
     /** "1.23x", or "n/a" when either side is missing. Ratio = this ÷ reference. */
-    /** The JDK's row for the same case, if any. */
-    Row jdkFor(Row r) {
-        return rows.stream().filter(o -> o.kind.equals(r.kind) && o.size == r.size && o.peer.equals(Peers.JDK)
-                && o.threads.equals(r.threads) && o.available()).findFirst().orElse(null);
-    }
-
     /** Every round of a many/ row: "req/s (CPU)" in run order, or "–" for a single-round result. */
     static String roundsCell(Map<String, String> f) {
         if (!f.containsKey("roundsRps")) return "–";

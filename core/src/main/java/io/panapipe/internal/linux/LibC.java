@@ -321,7 +321,6 @@ final class LibC {
         }
     }
 
-    /** {@code write(fd, address, length)}, errno not captured (the result alone tells success). */
     /** {@code calloc(count, size)}: zeroed, 16-aligned on x86-64 and AArch64 glibc; NULL if out of memory. */
     static MemorySegment calloc(long count, long size) {
         try {
@@ -348,6 +347,7 @@ final class LibC {
         }
     }
 
+    /** {@code write(fd, address, length)}, errno not captured (the result alone tells success). */
     static long writeNoErrno(int fd, long address, long length) {
         try {
             return (long) WRITE_NO_ERRNO.invokeExact(fd, address, length);
