@@ -33,7 +33,7 @@ final class JdkNioTransport implements Transport {
 
         ChannelConn(SocketChannel ch, int bufferSize) {
             this.ch = ch;
-            this.buf = Boolean.getBoolean("x.seg") ? java.lang.foreign.Arena.ofAuto().allocate(Math.max(1, bufferSize), 64).asByteBuffer() : ByteBuffer.allocateDirect(Math.max(1, bufferSize));
+            this.buf = ByteBuffer.allocateDirect(Math.max(1, bufferSize));
         }
 
         @Override public void writeFully(int n) throws IOException {
