@@ -232,7 +232,8 @@ public final class Main {
                 -Dname=value (any number, anywhere): passed to every JMH fork and harness child JVM (and set here),
                                    e.g. ./run -Dpanapipe.spinMicros=0 --case 'roundtrip/64/'
                 system properties: panapipe.shared.dir  where uds_baseline.c is (default <repo>/../shared)
-                                   panapipe.bench.caseLimitSeconds  wall-clock limit of one JMH case (90 quick, 180 full)""");
+                                   panapipe.bench.caseLimitSeconds  wall-clock limit of one JMH case (90 quick, 180 full)
+                                   panapipe.bench.manyRounds  interleaved rounds of each many/ case, median kept (3)""");
         System.exit(error == null ? 0 : 2);
     }
 
@@ -507,11 +508,13 @@ public final class Main {
 
     /**
      * Runs the many/ cases of one client count ({@code group}, one per peer) {@link Settings#manyRounds}
-     * times, round-robin (A B C, A B C, ...), each round a fresh pair of JVMs, and keeps for each peer
-     * its median round (by requests/s, with that round's CPU and latencies), the other rounds listed
-     * beside it ({@link #combineRounds}). On a shared machine one pair of JVMs moves by ±10 % from run
-     * to run, for every peer alike; interleaving spreads a slow spell over all peers, and the median
-     * is not one lucky or unlucky JVM.
+     * times (or {@code -Dpanapipe.bench.manyRounds=N}), the peers taking turns and each round starting
+     * with the next peer (A B C, B C A, C A B, ...), each run a fresh pair of JVMs, and keeps for each
+     * peer its median round (by requests/s, with that round's CPU and latencies), the other rounds
+     * listed beside it ({@link #combineRounds}). On a shared machine one pair of JVMs moves by ±10 %
+     * from run to run, for every peer alike; interleaving spreads a slow spell over all peers, the
+     * rotation keeps any peer from always following the same one, and the median is not one lucky or
+     * unlucky JVM. The report also compares the peers round by round ({@link Report#pairedRatio}).
      *
      * @param before how many cases of the run came before the group (for the progress lines)
      */
@@ -519,16 +522,23 @@ public final class Main {
                                                         PrintStream log) {
         List<List<Map<String, Object>>> rounds = new ArrayList<>();
         for (Case ignored : group) rounds.add(new ArrayList<>());
-        for (int round = 1; round <= s.manyRounds; round++) {
-            for (int j = 0; j < group.size(); j++) {
+        int count = Math.max(1, Integer.getInteger("panapipe.bench.manyRounds", s.manyRounds));
+        for (int round = 1; round <= count; round++) {
+            for (int step = 0; step < group.size(); step++) {
+                int j = turn(step, round, group.size());
                 Case k = group.get(j);
-                String label = k.id() + (s.manyRounds > 1 ? " (round " + round + "/" + s.manyRounds + ")" : "");
+                String label = k.id() + (count > 1 ? " (round " + round + "/" + count + ")" : "");
                 rounds.get(j).add(measure(before + j + 1, total, label, k, () -> many(k, s, log)));
             }
         }
         List<Map<String, Object>> out = new ArrayList<>();
         for (List<Map<String, Object>> r : rounds) out.add(combineRounds(r));
         return out;
+    }
+
+    /** Which of {@code peers} peers runs at {@code step} (from 0) of {@code round} (from 1): each round starts with the next peer. */
+    static int turn(int step, int round, int peers) {
+        return (step + round - 1) % peers;
     }
 
     /**

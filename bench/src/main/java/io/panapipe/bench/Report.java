@@ -173,7 +173,6 @@ public final class Report {
                 : String.format(java.util.Locale.ROOT, "%.1f KiB", v / 1024);
     }
 
-    /** "1.23x", or "n/a" when either side is missing. Ratio = this ÷ reference. */
     /** Every round of a many/ row: "req/s (CPU)" in run order, or "–" for a single-round result. */
     static String roundsCell(Map<String, String> f) {
         if (!f.containsKey("roundsRps")) return "–";
@@ -187,6 +186,42 @@ public final class Report {
         return String.join(", ", cells);
     }
 
+    /**
+     * The many/ rows of {@code r} and {@code ref} compared round by round: the median of the ratios
+     * of their requests/s in each round (the two ran minutes apart at most, in the same spell of a
+     * shared machine), and the range, as "1.22x (1.13–1.25)". "–" for the reference itself, or when
+     * either side lacks a complete set of rounds (a failed round leaves nothing to pair it with).
+     */
+    static String pairedRatio(Row r, Row ref) {
+        double[] mine = completeRounds(r);
+        double[] theirs = completeRounds(ref);
+        if (r == ref || mine == null || theirs == null || mine.length != theirs.length || mine.length < 2) return "–";
+        double[] q = new double[mine.length];
+        for (int i = 0; i < q.length; i++) {
+            if (theirs[i] <= 0) return "–";
+            q[i] = mine[i] / theirs[i];
+        }
+        double[] sorted = q.clone();
+        java.util.Arrays.sort(sorted);
+        double median = sorted.length % 2 == 1 ? sorted[sorted.length / 2]
+                : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+        return String.format(Locale.ROOT, "%.2fx (%.2f–%.2f)", median, sorted[0], sorted[sorted.length - 1]);
+    }
+
+    /** Every round's requests/s of a many/ row in run order, or null unless all its rounds are there. */
+    private static double[] completeRounds(Row r) {
+        if (r == null || !r.available()) return null;
+        String rps = r.fields.get("roundsRps");
+        String rounds = r.fields.get("rounds");
+        if (rps == null || rounds == null) return null;
+        String[] parts = rps.split("/");
+        if (!rounds.equals(Integer.toString(parts.length))) return null;
+        double[] v = new double[parts.length];
+        for (int i = 0; i < parts.length; i++) v[i] = Json.num(parts[i]);
+        return v;
+    }
+
+    /** "1.23x", or "n/a" when either side is missing. Ratio = this ÷ reference. */
     static String ratio(Row r, Row ref) {
         if (ref == null || !r.available() || ref.value == 0) return "n/a";
         return String.format(Locale.ROOT, "%.2fx", r.value / ref.value);
@@ -297,10 +332,12 @@ public final class Report {
             if (many.stream().anyMatch(r -> r.fields.containsKey("rounds"))) {
                 b.append(" Each peer ran in several rounds, the peers of a client count taking turns, each round a"
                         + " fresh pair of JVMs; a row is the peer's median round (its requests/s, CPU and latencies),"
-                        + " the last column lists every round's requests/s (CPU µs/req) in run order.");
+                        + " the last column lists every round's requests/s (CPU µs/req) in run order. \"÷ JDK by round\":"
+                        + " the median and the range of the ratios to the JDK's requests/s within each round (peers of a"
+                        + " round ran back to back, so a slow spell of the machine weighs on both sides of a ratio).");
             }
-            b.append("\n\n| peer | clients | connected | answered | requests/s | ÷ JDK | CPU µs/req | p50 µs | p99 µs | p99.9 µs | rounds | note |\n"
-                    + "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n");
+            b.append("\n\n| peer | clients | connected | answered | requests/s | ÷ JDK | ÷ JDK by round | CPU µs/req | p50 µs | p99 µs | p99.9 µs | rounds | note |\n"
+                    + "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n");
             for (Row r : many) {
                 Map<String, String> f = r.fields;
                 String cpu = fmt(r.cpuPerOp) + (f.containsKey("serverCpuUsPerReq")
@@ -308,7 +345,7 @@ public final class Report {
                 b.append("| ").append(r.peer).append(" | ").append(r.size).append(" | ")
                         .append(f.getOrDefault("connected", "–")).append(" | ").append(f.getOrDefault("served", "–"))
                         .append(" | ").append(fmt(r.value)).append(" | ").append(ratio(r, jdkFor(r)))
-                        .append(" | ").append(cpu).append(" | ")
+                        .append(" | ").append(pairedRatio(r, jdkFor(r))).append(" | ").append(cpu).append(" | ")
                         .append(fmt(Json.num(f.get("p50us")))).append(" | ").append(fmt(Json.num(f.get("p99us"))))
                         .append(" | ").append(fmt(Json.num(f.get("p999us")))).append(" | ").append(roundsCell(f)).append(" | ")
                         .append(mdCell(r.unavailable != null ? r.unavailable : f.getOrDefault("note", ""))).append(" |\n");

@@ -1,5 +1,6 @@
 package io.panapipe.bench;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -79,6 +80,16 @@ class MainTest {
         e.put("primaryMetric", Map.of("score", rps, "scoreError", Double.NaN, "scoreUnit", "req/s"));
         e.put("fields", new LinkedHashMap<String, Object>(Map.of("cpuUsPerReq", cpu, "p99us", cpu + "0")));
         return e;
+    }
+
+    @Test
+    void eachRoundStartsWithTheNextPeerAndRunsEveryPeerOnce() {
+        int[][] order = new int[3][3];
+        for (int round = 1; round <= 3; round++) {
+            for (int step = 0; step < 3; step++) order[round - 1][step] = Main.turn(step, round, 3);
+        }
+        assertArrayEquals(new int[][] {{0, 1, 2}, {1, 2, 0}, {2, 0, 1}}, order);
+        assertEquals(0, Main.turn(0, 4, 3), "once every peer has led a round, the rotation starts over");
     }
 
     @Test

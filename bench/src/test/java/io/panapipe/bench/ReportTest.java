@@ -52,6 +52,23 @@ class ReportTest {
         assertEquals("0.80x", Report.ratio(st, r.cFor(st)), "4000 MiB/s vs C's 5000 MiB/s");
     }
 
+    private static Report.Row manyRow(String peer, String rounds, String roundsRps) {
+        Map<String, String> f = new java.util.HashMap<>(Map.of("roundsRps", roundsRps));
+        if (rounds != null) f.put("rounds", rounds);
+        return new Report.Row(Report.MANY, peer, "virtual", 1000, 1, Double.NaN, Double.NaN, Double.NaN, null, f);
+    }
+
+    @Test
+    void pairedRatioComparesRoundByRoundAndOnlyCompleteRounds() {
+        Report.Row jdk = manyRow("jdk-nio", "4", "100/200/100/50");
+        // Ratios 1.5, 0.9, 1.2, 2.0: median of an even count is the mean of the middle two.
+        assertEquals("1.35x (0.90–2.00)", Report.pairedRatio(manyRow("panapipe-epoll", "4", "150/180/120/100"), jdk));
+        assertEquals("–", Report.pairedRatio(jdk, jdk), "the reference itself");
+        assertEquals("–", Report.pairedRatio(manyRow("panapipe-epoll", "4", "150/180/120"), jdk), "a failed round: nothing to pair");
+        assertEquals("–", Report.pairedRatio(manyRow("panapipe-epoll", null, "150/180/120/100"), jdk), "no round count");
+        assertEquals("–", Report.pairedRatio(manyRow("panapipe-epoll", "4", "150/180/120/100"), null), "no JDK row");
+    }
+
     @Test
     void markdownTable() throws IOException {
         String md = sample().markdown("T");
@@ -65,9 +82,9 @@ class ReportTest {
         assertTrue(md.contains("| c-spin | process | 4.00 | 0.50 | 8.00 | – | n/a | 0.33x | 1.00x |"), md);
         assertTrue(md.contains("| jdk-nio | platform | 4,000 | 100 | – | n/a | 0.80x |"), md);
         assertTrue(md.contains("| ipcsocket-jna | virtual | not available: did not finish within 90 s (fork killed)"), md);
-        assertTrue(md.contains("| jdk-nio | 1000 | 1000 | 1000 | 50,000 | 1.00x | 30.5 (14.0 + 16.5) | 20.0 | 200 | 900 | "
+        assertTrue(md.contains("| jdk-nio | 1000 | 1000 | 1000 | 50,000 | 1.00x | – | 30.5 (14.0 + 16.5) | 20.0 | 200 | 900 | "
                 + "48,000 (31.0), 50,000 (30.5), 52,000 (29.0) |"), md);
-        assertTrue(md.contains("| panapipe-uring | 1000 | 1000 | 1000 | 60,000 | 1.20x | 25.0 | 15.0 | 150 | 800 | "
+        assertTrue(md.contains("| panapipe-uring | 1000 | 1000 | 1000 | 60,000 | 1.20x | 1.22x (1.13–1.25) | 25.0 | 15.0 | 150 | 800 | "
                 + "60,000 (25.0), 61,000 (24.0), 59,000 (26.0) |"), md);
         assertTrue(md.contains("a row is the peer's median round"), md);
         assertTrue(md.contains("Panapipe reference (\"vs Panapipe\"): panapipe-uring"), md);
