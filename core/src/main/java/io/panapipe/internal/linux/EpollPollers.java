@@ -33,6 +33,14 @@ import java.util.concurrent.locks.LockSupport;
  * then looks at the state; a sub-poller publishes "lazy" and then looks at the count; so one of
  * them always sees the other and arms.
  *
+ * <p>When a sub-poller's set becomes ready after a quiet spell (nothing for
+ * {@value #QUIET_MILLIS} ms: an idle server whose client sends its next request), the master serves
+ * the set itself instead of waking the sub-poller: one {@code epoll_wait}, the readers unparked
+ * straight from the master, the master re-armed. The waiting reader then costs one thread
+ * wake-up instead of two (the sub-poller's carrier, then the reader), which is what a request on an
+ * idle connection waits for. A second wake within the quiet spell, or a full batch, goes to the
+ * sub-poller as usual, so under load the dispatch stays on the carriers.
+ *
  * <p>If a poller thread dies, the engine fails: every waiter wakes and it and every later wait
  * throws an {@code IOException} naming the cause.
  */
@@ -42,6 +50,9 @@ final class EpollPollers {
     private static final int EPOLLIN = Linux.EPOLLIN();
     private static final int EPOLLONESHOT = Linux.EPOLLONESHOT();
     private static final int MAX_EVENTS = 256;
+    /** How long a sub-poller's set must have been quiet for the master to serve it itself. */
+    static final int QUIET_MILLIS = 1;
+    private static final long QUIET_NANOS = QUIET_MILLIS * 1_000_000L;
     private static final long EVENT_SIZE = epoll_event.layout().byteSize();
     private static final long DATA_OFFSET = epoll_event.data$offset();
 
@@ -53,6 +64,10 @@ final class EpollPollers {
     private volatile Throwable failure;
     /** How many times the master's {@code epoll_wait} returned sets (written by the master only; for tests). */
     private volatile long masterWakes;
+    /** How many sets the master served itself after a quiet spell (written by the master only; for tests). */
+    private volatile long servedByMaster;
+    /** How long a set must have been quiet for the master to serve it itself ({@link #QUIET_MILLIS}; tests change it). */
+    private volatile long quietNanos = QUIET_NANOS;
     /** Set by {@link #injectFailure} (tests): the sub-pollers throw it from their loop. */
     private volatile Error poison;
 
@@ -136,6 +151,16 @@ final class EpollPollers {
         return masterWakes;
     }
 
+    /** Sets how long a set must have been quiet for the master to serve it itself (tests). */
+    void quietSpell(long nanos) {
+        quietNanos = nanos;
+    }
+
+    /** How many times the master served a quiet sub-poller's set itself so far (tests). */
+    long servedByMaster() {
+        return servedByMaster;
+    }
+
     /** Virtual threads counted by {@link #parking} now, over all sub-pollers. */
     private int parkedThreads() {
         int n = 0;
@@ -192,10 +217,22 @@ final class EpollPollers {
         }
     }
 
+    /** Hands each of the {@code n} events in {@code events} to its socket's readiness. */
+    private void dispatch(MemorySegment events, int n) {
+        for (int i = 0; i < n; i++) {
+            long at = i * EVENT_SIZE;
+            FdReadiness r = table.get(events.get(ValueLayout.JAVA_LONG_UNALIGNED, at + DATA_OFFSET));
+            if (r != null) {
+                r.signal(events.get(ValueLayout.JAVA_INT_UNALIGNED, at));
+            }
+        }
+    }
+
     private void masterLoop() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errno = arena.allocate(LibC.ERRNO_SIZE, LibC.ERRNO_ALIGN);
             MemorySegment events = arena.allocate(EVENT_SIZE * subs.length, 8);
+            MemorySegment served = arena.allocate(EVENT_SIZE * MAX_EVENTS, 8);
             for (;;) {
                 int n = LibC.epollWait(errno, masterFd, events, subs.length, -1);
                 if (n < 0) {
@@ -207,8 +244,10 @@ final class EpollPollers {
                 }
                 masterWakes++; // the only writer
                 for (int i = 0; i < n; i++) {
-                    long data = events.get(ValueLayout.JAVA_LONG_UNALIGNED, i * EVENT_SIZE + DATA_OFFSET);
-                    LockSupport.unpark(subs[(int) data].thread);
+                    SubPoller s = subs[(int) events.get(ValueLayout.JAVA_LONG_UNALIGNED, i * EVENT_SIZE + DATA_OFFSET)];
+                    if (!s.serveFromMaster(errno, served)) {
+                        LockSupport.unpark(s.thread);
+                    }
                 }
             }
         } catch (Throwable t) {
@@ -241,6 +280,8 @@ final class EpollPollers {
         /** Virtual threads parked, or about to park, on this set's sockets. */
         final AtomicInteger parked = new AtomicInteger();
         volatile int state = RUNNING;
+        /** {@link System#nanoTime} when this set last went quiet (its sub-poller fell asleep) or the master last served it. */
+        private volatile long quietSince;
         Thread thread;
 
         SubPoller(int index) throws IOException {
@@ -255,6 +296,43 @@ final class EpollPollers {
             rearm = Arena.ofAuto().allocate(epoll_event.layout()); // lives as long as this sub-poller
             epoll_event.events(rearm, EPOLLIN | EPOLLONESHOT);
             rearm.set(ValueLayout.JAVA_LONG_UNALIGNED, DATA_OFFSET, index);
+        }
+
+        /**
+         * Going to sleep, or staying asleep: arms the master if a virtual thread waits on this set,
+         * else leaves the sub-poller lazy for the next one to park ({@link #parking}; Dekker: the
+         * state is published before the count is read).
+         */
+        void sleepArmedIfWaitedOn(MemorySegment errno) throws IOException {
+            state = LAZY;
+            if (parked.get() > 0 && STATE.compareAndSet(this, LAZY, ARMED)) {
+                armMaster(errno);
+            }
+        }
+
+        /**
+         * Called by the master when this set became ready: if the sub-poller sleeps after a quiet
+         * spell, serves the set from the master and leaves the sub-poller asleep. A spurious wake of
+         * the sub-poller meanwhile is harmless: both may poll the set (each event goes to one of
+         * them) and both re-arm the same way.
+         *
+         * @param events room for {@link #MAX_EVENTS} events, the master's own
+         * @return whether it served the set; {@code false}: wake the sub-poller
+         */
+        boolean serveFromMaster(MemorySegment errno, MemorySegment events) throws IOException {
+            long now = System.nanoTime();
+            if (state != ARMED || now - quietSince < quietNanos) {
+                return false;
+            }
+            quietSince = now; // a second wake within the quiet spell goes to the sub-poller
+            int n = LibC.epollWait(errno, epfd, events, MAX_EVENTS, 0);
+            if (n < 0 || n == MAX_EVENTS) {
+                return false; // EINTR, or a flood: the sub-poller's job
+            }
+            servedByMaster++; // the only writer; before the readers run
+            dispatch(events, n);
+            sleepArmedIfWaitedOn(errno);
+            return true;
         }
 
         /** Asks the master to wake this sub-poller when its set becomes ready (at once if it is). */
@@ -282,13 +360,7 @@ final class EpollPollers {
                         }
                         throw Errnos.exception("epoll_wait", e);
                     }
-                    for (int i = 0; i < n; i++) {
-                        long at = i * EVENT_SIZE;
-                        FdReadiness r = table.get(events.get(ValueLayout.JAVA_LONG_UNALIGNED, at + DATA_OFFSET));
-                        if (r != null) {
-                            r.signal(events.get(ValueLayout.JAVA_INT_UNALIGNED, at));
-                        }
-                    }
+                    dispatch(events, n);
                     if (n == MAX_EVENTS) {
                         continue; // more may be queued
                     }
@@ -300,10 +372,8 @@ final class EpollPollers {
                     // now if a virtual thread waits on one of our sockets, else by the next one to
                     // park (see parking). If the set is ready already, arming reports it at once
                     // and the unpark comes before the park.
-                    state = LAZY;
-                    if (parked.get() > 0 && STATE.compareAndSet(this, LAZY, ARMED)) {
-                        armMaster(errno);
-                    }
+                    quietSince = System.nanoTime();
+                    sleepArmedIfWaitedOn(errno);
                     LockSupport.park(this);
                     state = RUNNING;
                 }

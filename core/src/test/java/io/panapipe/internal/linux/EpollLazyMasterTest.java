@@ -25,7 +25,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The epoll engine's sub-poller sleeps without arming the master while no virtual thread is parked
  * on its sockets: writes nobody waits for wake no thread, and the next virtual thread to park arms
- * the master, so it is still woken by the next write. One private engine with one sub-poller and no
+ * the master, so it is still woken by the next write; after a quiet spell the master serves the set
+ * itself. One private engine with one sub-poller and no
  * spinning, so every wait parks.
  */
 @EnabledOnOs(OS.LINUX)
@@ -89,6 +90,37 @@ class EpollLazyMasterTest {
         }
         assertEquals(1, pollers.parkedOn(key), "the reader should be parked by now");
         Thread.sleep(50); // and asleep in park
+    }
+
+    @Test
+    void aReaderWokenAfterAQuietSpellIsServedByTheMasterItself() throws Exception {
+        EpollPollers pollers = engine.pollers;
+        MemorySegment one = arena.allocate(1);
+        long key = servedTransport.readinessKey();
+        for (int round = 0; round < 3; round++) {
+            CompletableFuture<Object> read = readOneVirtual(arena.allocate(1));
+            awaitParked(pollers, key); // the set has been quiet for 50 ms and more
+            long before = pollers.servedByMaster();
+            client.write(one, Operation.NO_TIMEOUT);
+            assertEquals(1, read.get(10, TimeUnit.SECONDS), "round " + round + ": the parked reader woke");
+            assertEquals(before + 1, pollers.servedByMaster(),
+                    "round " + round + ": after a quiet spell the master unparks the reader itself, not the sub-poller");
+        }
+    }
+
+    @Test
+    void withinTheQuietSpellTheSubPollerServesTheSet() throws Exception {
+        EpollPollers pollers = engine.pollers;
+        pollers.quietSpell(TimeUnit.HOURS.toNanos(1)); // no set of this engine will have been quiet that long
+        MemorySegment one = arena.allocate(1);
+        long key = servedTransport.readinessKey();
+        for (int round = 0; round < 3; round++) {
+            CompletableFuture<Object> read = readOneVirtual(arena.allocate(1));
+            awaitParked(pollers, key);
+            client.write(one, Operation.NO_TIMEOUT);
+            assertEquals(1, read.get(10, TimeUnit.SECONDS), "round " + round + ": the parked reader woke");
+        }
+        assertEquals(0, pollers.servedByMaster(), "the master woke the sub-poller every time");
     }
 
     @Test
