@@ -104,7 +104,12 @@ public final class EpollEngine extends UnixSocketEngine {
 
     /** As {@link #createPrivate(int)}, spinning by {@code spin}. */
     static EpollEngine createPrivate(int pollers, SpinPolicy spin) throws IOException {
-        return new EpollEngine(EpollPollers.start(pollers, "panapipe-epoll-private", spin));
+        return createPrivate(pollers, spin, EpollPollers.MAX_EVENTS);
+    }
+
+    /** As {@link #createPrivate(int, SpinPolicy)}, its pollers taking at most {@code batch} events per {@code epoll_wait}. */
+    static EpollEngine createPrivate(int pollers, SpinPolicy spin, int batch) throws IOException {
+        return new EpollEngine(EpollPollers.start(pollers, "panapipe-epoll-private", spin, batch));
     }
 
     @Override

@@ -49,7 +49,8 @@ final class EpollPollers {
     static final int MOD = Linux.EPOLL_CTL_MOD();
     private static final int EPOLLIN = Linux.EPOLLIN();
     private static final int EPOLLONESHOT = Linux.EPOLLONESHOT();
-    private static final int MAX_EVENTS = 256;
+    /** The most events one {@code epoll_wait} of a sub-poller's set takes. */
+    static final int MAX_EVENTS = 256;
     /** How long a sub-poller's set must have been quiet for the master to serve it itself. */
     static final int QUIET_MILLIS = 1;
     private static final long QUIET_NANOS = QUIET_MILLIS * 1_000_000L;
@@ -58,6 +59,8 @@ final class EpollPollers {
 
     final ReadinessTable table = new ReadinessTable();
     final SpinPolicy spin;
+    /** The most events one {@code epoll_wait} of a sub-poller's set takes ({@link #MAX_EVENTS}; tests use less). */
+    private final int batch;
     private final SubPoller[] subs;
     private final int masterFd;
     private final Thread master;
@@ -71,8 +74,9 @@ final class EpollPollers {
     /** Set by {@link #injectFailure} (tests): the sub-pollers throw it from their loop. */
     private volatile Error poison;
 
-    private EpollPollers(int count, String name, SpinPolicy spin) throws IOException {
+    private EpollPollers(int count, String name, SpinPolicy spin, int batch) throws IOException {
         this.spin = spin;
+        this.batch = batch;
         try (Arena temp = Arena.ofConfined()) {
             MemorySegment errno = temp.allocate(LibC.ERRNO_SIZE, LibC.ERRNO_ALIGN);
             masterFd = LibC.epollCreate1(errno, Linux.EPOLL_CLOEXEC());
@@ -101,7 +105,12 @@ final class EpollPollers {
 
     /** Creates and starts {@code count} sub-pollers and the master; their sockets spin by {@code spin}. */
     static EpollPollers start(int count, String name, SpinPolicy spin) throws IOException {
-        EpollPollers p = new EpollPollers(count, name, spin);
+        return start(count, name, spin, MAX_EVENTS);
+    }
+
+    /** As {@link #start(int, String, SpinPolicy)}, taking at most {@code batch} events per {@code epoll_wait} (tests). */
+    static EpollPollers start(int count, String name, SpinPolicy spin, int batch) throws IOException {
+        EpollPollers p = new EpollPollers(count, name, spin, batch);
         p.master.start();
         for (SubPoller s : p.subs) {
             s.thread.start();
@@ -232,7 +241,7 @@ final class EpollPollers {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment errno = arena.allocate(LibC.ERRNO_SIZE, LibC.ERRNO_ALIGN);
             MemorySegment events = arena.allocate(EVENT_SIZE * subs.length, 8);
-            MemorySegment served = arena.allocate(EVENT_SIZE * MAX_EVENTS, 8);
+            MemorySegment served = arena.allocate(EVENT_SIZE * batch, 8);
             for (;;) {
                 int n = LibC.epollWait(errno, masterFd, events, subs.length, -1);
                 if (n < 0) {
@@ -316,7 +325,7 @@ final class EpollPollers {
          * the sub-poller meanwhile is harmless: both may poll the set (each event goes to one of
          * them) and both re-arm the same way.
          *
-         * @param events room for {@link #MAX_EVENTS} events, the master's own
+         * @param events room for {@link #batch} events, the master's own
          * @return whether it served the set; {@code false}: wake the sub-poller
          */
         boolean serveFromMaster(MemorySegment errno, MemorySegment events) throws IOException {
@@ -325,12 +334,15 @@ final class EpollPollers {
                 return false;
             }
             quietSince = now; // a second wake within the quiet spell goes to the sub-poller
-            int n = LibC.epollWait(errno, epfd, events, MAX_EVENTS, 0);
-            if (n < 0 || n == MAX_EVENTS) {
-                return false; // EINTR, or a flood: the sub-poller's job
+            int n = LibC.epollWait(errno, epfd, events, batch, 0);
+            if (n < 0) {
+                return false; // EINTR, or a failure the sub-poller will report
             }
             servedByMaster++; // the only writer; before the readers run
-            dispatch(events, n);
+            dispatch(events, n); // taken from the set: these edges are ours to deliver, whatever follows
+            if (n == batch) {
+                return false; // a flood: the rest is the sub-poller's job
+            }
             sleepArmedIfWaitedOn(errno);
             return true;
         }
@@ -346,13 +358,13 @@ final class EpollPollers {
         public void run() {
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment errno = arena.allocate(LibC.ERRNO_SIZE, LibC.ERRNO_ALIGN);
-                MemorySegment events = arena.allocate(EVENT_SIZE * MAX_EVENTS, 8);
+                MemorySegment events = arena.allocate(EVENT_SIZE * batch, 8);
                 for (;;) {
                     Error injected = poison;
                     if (injected != null) {
                         throw injected;
                     }
-                    int n = LibC.epollWait(errno, epfd, events, MAX_EVENTS, 0); // never blocks
+                    int n = LibC.epollWait(errno, epfd, events, batch, 0); // never blocks
                     if (n < 0) {
                         int e = LibC.errno(errno);
                         if (e == Errnos.EINTR) {
@@ -361,7 +373,7 @@ final class EpollPollers {
                         throw Errnos.exception("epoll_wait", e);
                     }
                     dispatch(events, n);
-                    if (n == MAX_EVENTS) {
+                    if (n == batch) {
                         continue; // more may be queued
                     }
                     if (n > 0) {
