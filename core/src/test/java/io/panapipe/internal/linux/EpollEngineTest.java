@@ -5,6 +5,7 @@ import io.panapipe.PipeName;
 import io.panapipe.PipeOptions;
 import io.panapipe.internal.PipeChannel;
 import io.panapipe.internal.ServerEndpoint;
+import io.panapipe.internal.Transport;
 import io.panapipe.internal.completion.IoGate;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledOnOs;
@@ -161,20 +162,9 @@ class EpollEngineTest {
         PipeName name = PipeName.of("epoll-dead-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
         ServerEndpoint server = engine.bind(name, PipeOptions.defaults());
         try {
-            CompletableFuture<PipeChannel> accepted = CompletableFuture.supplyAsync(() -> {
-                try {
-                    server.gate().enter();
-                    try {
-                        return new PipeChannel(server.accept(TimeUnit.SECONDS.toNanos(10)), PipeMode.BYTE, 4096);
-                    } finally {
-                        server.gate().exit();
-                    }
-                } catch (IOException e) {
-                    throw new RuntimeException(e);
-                }
-            });
+            CompletableFuture<Transport> accepted = Accepts.async(server);
             PipeChannel client = new PipeChannel(engine.connect(name, PipeOptions.defaults()), PipeMode.BYTE, 4096);
-            PipeChannel served = accepted.get(10, TimeUnit.SECONDS);
+            PipeChannel served = new PipeChannel(accepted.get(10, TimeUnit.SECONDS), PipeMode.BYTE, 4096);
             try (Arena arena = Arena.ofShared()) {
                 MemorySegment buf = arena.allocate(16);
                 AtomicReference<Throwable> failure = new AtomicReference<>();

@@ -5,6 +5,7 @@ import io.panapipe.PipeName;
 import io.panapipe.PipeOptions;
 import io.panapipe.internal.PipeChannel;
 import io.panapipe.internal.ServerEndpoint;
+import io.panapipe.internal.Transport;
 import io.panapipe.internal.completion.Operation;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -13,7 +14,6 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
 
-import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.CompletableFuture;
@@ -44,20 +44,9 @@ class EpollLazyMasterTest {
         engine = EpollEngine.createPrivate(1, new SpinPolicy(0));
         PipeName name = PipeName.of("epoll-lazy-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
         server = engine.bind(name, PipeOptions.defaults());
-        CompletableFuture<EpollTransport> accepted = CompletableFuture.supplyAsync(() -> {
-            try {
-                server.gate().enter();
-                try {
-                    return (EpollTransport) server.accept(TimeUnit.SECONDS.toNanos(10));
-                } finally {
-                    server.gate().exit();
-                }
-            } catch (IOException e) {
-                throw new RuntimeException(e);
-            }
-        });
+        CompletableFuture<Transport> accepted = Accepts.async(server);
         client = new PipeChannel(engine.connect(name, PipeOptions.defaults()), PipeMode.BYTE, 4096);
-        servedTransport = accepted.get(10, TimeUnit.SECONDS);
+        servedTransport = (EpollTransport) accepted.get(10, TimeUnit.SECONDS);
         served = new PipeChannel(servedTransport, PipeMode.BYTE, 4096);
         arena = Arena.ofShared();
     }
@@ -92,17 +81,22 @@ class EpollLazyMasterTest {
         Thread.sleep(50); // and asleep in park
     }
 
+    /** A reader parks on the served end (and sleeps), then a write from the client wakes it. */
+    private void wakeOneParkedReader(EpollPollers pollers, long key, MemorySegment one, int round) throws Exception {
+        CompletableFuture<Object> read = readOneVirtual(arena.allocate(1));
+        awaitParked(pollers, key);
+        client.write(one, Operation.NO_TIMEOUT);
+        assertEquals(1, read.get(10, TimeUnit.SECONDS), "round " + round + ": the parked reader woke");
+    }
+
     @Test
     void aReaderWokenAfterAQuietSpellIsServedByTheMasterItself() throws Exception {
         EpollPollers pollers = engine.pollers;
         MemorySegment one = arena.allocate(1);
         long key = servedTransport.readinessKey();
         for (int round = 0; round < 3; round++) {
-            CompletableFuture<Object> read = readOneVirtual(arena.allocate(1));
-            awaitParked(pollers, key); // the set has been quiet for 50 ms and more
-            long before = pollers.servedByMaster();
-            client.write(one, Operation.NO_TIMEOUT);
-            assertEquals(1, read.get(10, TimeUnit.SECONDS), "round " + round + ": the parked reader woke");
+            long before = pollers.servedByMaster(); // the reader then sleeps 50 ms: a quiet spell
+            wakeOneParkedReader(pollers, key, one, round);
             assertEquals(before + 1, pollers.servedByMaster(),
                     "round " + round + ": after a quiet spell the master unparks the reader itself, not the sub-poller");
         }
@@ -115,10 +109,7 @@ class EpollLazyMasterTest {
         MemorySegment one = arena.allocate(1);
         long key = servedTransport.readinessKey();
         for (int round = 0; round < 3; round++) {
-            CompletableFuture<Object> read = readOneVirtual(arena.allocate(1));
-            awaitParked(pollers, key);
-            client.write(one, Operation.NO_TIMEOUT);
-            assertEquals(1, read.get(10, TimeUnit.SECONDS), "round " + round + ": the parked reader woke");
+            wakeOneParkedReader(pollers, key, one, round);
         }
         assertEquals(0, pollers.servedByMaster(), "the master woke the sub-poller every time");
     }
@@ -130,10 +121,7 @@ class EpollLazyMasterTest {
         long key = servedTransport.readinessKey();
         for (int round = 0; round < 3; round++) {
             // A reader parks (registering the socket on the first round) and is woken by a write.
-            CompletableFuture<Object> read = readOneVirtual(arena.allocate(1));
-            awaitParked(pollers, key);
-            client.write(one, Operation.NO_TIMEOUT);
-            assertEquals(1, read.get(10, TimeUnit.SECONDS), "round " + round + ": the parked reader woke");
+            wakeOneParkedReader(pollers, key, one, round);
 
             // Nobody waits now. The sub-poller may have armed the master once more before the woken
             // reader stopped counting as parked: one write may still wake it, and then it sleeps

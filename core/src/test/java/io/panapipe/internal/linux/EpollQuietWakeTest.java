@@ -5,6 +5,7 @@ import io.panapipe.PipeName;
 import io.panapipe.PipeOptions;
 import io.panapipe.internal.PipeChannel;
 import io.panapipe.internal.ServerEndpoint;
+import io.panapipe.internal.Transport;
 import io.panapipe.internal.completion.Operation;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -41,20 +42,9 @@ class EpollQuietWakeTest {
         List<PipeChannel> served = new ArrayList<>();
         try (Arena arena = Arena.ofShared()) {
             for (int i = 0; i < CONNECTIONS; i++) {
-                CompletableFuture<PipeChannel> accepted = CompletableFuture.supplyAsync(() -> {
-                    try {
-                        server.gate().enter();
-                        try {
-                            return new PipeChannel(server.accept(TimeUnit.SECONDS.toNanos(10)), PipeMode.BYTE, 4096);
-                        } finally {
-                            server.gate().exit();
-                        }
-                    } catch (Exception e) {
-                        throw new RuntimeException(e);
-                    }
-                });
+                CompletableFuture<Transport> accepted = Accepts.async(server);
                 clients.add(new PipeChannel(engine.connect(name, PipeOptions.defaults()), PipeMode.BYTE, 4096));
-                served.add(accepted.get(10, TimeUnit.SECONDS));
+                served.add(new PipeChannel(accepted.get(10, TimeUnit.SECONDS), PipeMode.BYTE, 4096));
             }
             MemorySegment one = arena.allocate(1);
             for (int round = 0; round < 5; round++) {

@@ -76,18 +76,7 @@ class EpollReadAheadTest {
 
     /** Accepts the connection {@code connect} makes; the served end is {@link #served}. */
     private <T> T connectAndAccept(IoCall<T> connect) throws Exception {
-        CompletableFuture<PipeChannel> accepted = CompletableFuture.supplyAsync(() -> {
-            try {
-                server.gate().enter();
-                try {
-                    return new PipeChannel(server.accept(LIMIT), PipeMode.BYTE, 4096);
-                } finally {
-                    server.gate().exit();
-                }
-            } catch (IOException e) {
-                throw new RuntimeException(e);
-            }
-        });
+        CompletableFuture<PipeChannel> accepted = Accepts.async(server).thenApply(t -> new PipeChannel(t, PipeMode.BYTE, 4096));
         T client = connect.call();
         served = accepted.get(10, TimeUnit.SECONDS);
         return client;

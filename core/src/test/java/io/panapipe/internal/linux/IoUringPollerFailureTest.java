@@ -62,12 +62,7 @@ class IoUringPollerFailureTest {
         CompletableFuture<Transport> accepted = new CompletableFuture<>();
         Thread.ofVirtual().start(() -> {
             try {
-                server.gate().enter();
-                try {
-                    accepted.complete(server.accept(TimeUnit.SECONDS.toNanos(10)));
-                } finally {
-                    server.gate().exit();
-                }
+                accepted.complete(Accepts.once(server, TimeUnit.SECONDS.toNanos(10)));
             } catch (Throwable t) {
                 accepted.completeExceptionally(t);
             }
@@ -166,14 +161,7 @@ class IoUringPollerFailureTest {
                     return b.servedChannel().read(confined.allocate(16), -1);
                 }
             });
-            Thread acceptor = start(Thread.ofVirtual(), acceptOutcome, () -> {
-                server.gate().enter();
-                try {
-                    return server.accept(-1);
-                } finally {
-                    server.gate().exit();
-                }
-            });
+            Thread acceptor = start(Thread.ofVirtual(), acceptOutcome, () -> Accepts.once(server, -1));
             awaitParked(virtualReader);
             awaitParked(platformReader);
             awaitParked(acceptor);
