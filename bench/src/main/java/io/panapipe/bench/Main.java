@@ -69,7 +69,7 @@ public final class Main {
     record Settings(boolean quick, int warmups, Duration warmupTime, int measurements, Duration measurementTime,
                     Duration caseLimit, int manySeconds, int manyRounds, double idleSeconds, double wakeTimeout) {
         static final Settings QUICK = new Settings(true, 2, Duration.ofSeconds(1), 4, Duration.ofSeconds(1),
-                Duration.ofSeconds(90), 3, 3, 2, 2);
+                Duration.ofSeconds(90), 3, 5, 2, 2);
         static final Settings FULL = new Settings(false, 3, Duration.ofSeconds(1), 5, Duration.ofSeconds(1),
                 Duration.ofSeconds(180), 5, 3, 3, 3);
     }
@@ -233,7 +233,7 @@ public final class Main {
                                    e.g. ./run -Dpanapipe.spinMicros=0 --case 'roundtrip/64/'
                 system properties: panapipe.shared.dir  where uds_baseline.c is (default <repo>/../shared)
                                    panapipe.bench.caseLimitSeconds  wall-clock limit of one JMH case (90 quick, 180 full)
-                                   panapipe.bench.manyRounds  interleaved rounds of each many/ case, median kept (3)""");
+                                   panapipe.bench.manyRounds  interleaved rounds of each many/ case, median kept (5 quick, 3 otherwise)""");
         System.exit(error == null ? 0 : 2);
     }
 
