@@ -32,8 +32,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  *                                      SETTLE K   waits (bounded) for K accepted and their readers, prints SETTLED
  *                                      REPORT     prints REPORT (how many bytes its readers echoed)
  *   client PEER SOCKET N MAX_SECONDS   connects N from a platform thread, prints SETTLED; then on stdin:
- *                                      WAKE R T   R times: one byte on one idle connection, from a platform
- *                                                 thread that then reads the echo (bounded by T s); prints WOKE
+ *                                      WAKE R T   {@value #WARMUP_ROUND_TRIPS} round trips on the first connection
+ *                                                 (warm-up), then R times: one byte on one idle connection,
+ *                                                 from a platform thread that then reads the echo (bounded
+ *                                                 by T s); prints WOKE
  * </pre>
  *
  * Each prints {@code ERROR <message>} instead when it fails, and ends when its stdin closes (the
@@ -48,6 +50,18 @@ public final class IdleHarness {
     static final int FD_SLACK = 256;
     /** Wake-up tries after the idle window (enough for a median that two runs agree on; 100 ms apart). */
     static final int ROUNDS = 20;
+    /**
+     * Round trips on the first connection before the wake-ups, so that both processes' request path
+     * is compiled, as in a program that has been serving for a while: 20 wakes alone run mostly in the
+     * interpreter, where a peer's longer Java path (FFM downcalls above all) costs hundreds of
+     * microseconds that have nothing to do with waking an idle reader.
+     */
+    static final int WARMUP_ROUND_TRIPS = 5_000;
+    /** How long the warm-up may take before the wakes are given up (it needs a working echo). */
+    static final long WARMUP_SECONDS = 30;
+
+    /** The probe thread's answer that the warm-up is done. */
+    private static final long WARMED = -2;
 
     private IdleHarness() {}
 
@@ -196,6 +210,14 @@ public final class IdleHarness {
         BlockingQueue<long[]> answers = new LinkedBlockingQueue<>();
         Thread.ofPlatform().daemon().name("probe").start(() -> {
             try {
+                if (connected > 0) {
+                    Transport.Conn first = conns.get(0);
+                    for (int k = 0; k < WARMUP_ROUND_TRIPS; k++) {
+                        first.writeFully(1);
+                        if (first.read(1) <= 0) throw new IOException("end of stream on connection 0 during the warm-up");
+                    }
+                }
+                answers.add(new long[] {WARMED, 0});
                 while (true) {
                     int i = probes.take();
                     Transport.Conn c = conns.get(i);
@@ -212,7 +234,13 @@ public final class IdleHarness {
         double[] lat = new double[rounds];
         int wokeCount = 0;
         String note = "";
-        for (int r = 0; r < rounds && connected > 0; r++) {
+        long[] warmed = answers.poll(WARMUP_SECONDS, TimeUnit.SECONDS);
+        boolean warm = warmed != null && warmed[0] == WARMED;
+        if (!warm) {
+            note = "the warm-up (" + WARMUP_ROUND_TRIPS + " round trips on connection 0) did not finish within "
+                    + WARMUP_SECONDS + " s";
+        }
+        for (int r = 0; r < rounds && connected > 0 && warm; r++) {
             Thread.sleep(100);
             int i = (int) ((long) (r + 1) * connected / (rounds + 1)); // spread: not only the first readers
             probes.add(i);
@@ -229,8 +257,8 @@ public final class IdleHarness {
         Arrays.sort(sorted);
         double median = sorted.length == 0 ? Double.NaN : sorted[sorted.length / 2];
         double max = sorted.length == 0 ? Double.NaN : sorted[sorted.length - 1];
-        out(String.format(Locale.ROOT, "WOKE woke=%b wakes=%d/%d wakeMedianUs=%.1f wakeMaxUs=%.1f note=%s",
-                wokeCount == rounds, wokeCount, rounds, median, max, note.replace(' ', '_')));
+        out(String.format(Locale.ROOT, "WOKE woke=%b wakes=%d/%d wakeMedianUs=%.1f wakeMaxUs=%.1f warmup=%d note=%s",
+                wokeCount == rounds, wokeCount, rounds, median, max, warm ? WARMUP_ROUND_TRIPS : 0, note.replace(' ', '_')));
     }
 
     /** Fails early, with the limit in the message, if this process may not open N connections and its slack. */

@@ -717,6 +717,7 @@ public final class Main {
             f.put("wakes", wf.get("wakes"));
             f.put("wakeMedianUs", wf.get("wakeMedianUs"));
             f.put("wakeMaxUs", wf.get("wakeMaxUs"));
+            f.put("wakeWarmup", wf.getOrDefault("warmup", "0"));
             f.put("serverEchoes", rf.getOrDefault("echoed", "?"));
             long sRss = perConnection(sv, n);
             long cRss = perConnection(c, n);

@@ -357,9 +357,13 @@ public final class Report {
         if (!idle.isEmpty()) {
             b.append("## Idle connections (a virtual-thread reader blocked in read on each) and wake-up of idle readers\n\n");
             boolean twoJvms = idle.stream().anyMatch(r -> r.fields.containsKey("clientCpuPct"));
+            String warmup = idle.stream().map(r -> r.fields.getOrDefault("wakeWarmup", "0")).filter(w -> !w.equals("0"))
+                    .findFirst().orElse(null);
             b.append(twoJvms ? "Server and client are two JVMs: the readers are the server's, CPU and resident memory are each "
                     + "process's own, and a wake is a round trip from the client (one byte on an idle connection; its reader "
-                    + "wakes and echoes it).\n\n"
+                    + "wakes and echoes it)" + (warmup == null ? "" : ", after " + fmt(Json.num(warmup))
+                    + " warm-up round trips on the first connection (so that the request path runs compiled, as in a"
+                    + " program that has been serving for a while)") + ".\n\n"
                     : "One JVM held both ends (results before 2026-12-03): one more reader on a new connection was woken.\n\n");
             b.append("| peer | idle connections | carriers | CPU while idle, server / client (% of one core) | idle readers woke? "
                     + "| wake µs (median / max) | RSS per connection, server + client (heap included) | note |\n");

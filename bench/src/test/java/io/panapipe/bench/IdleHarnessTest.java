@@ -33,7 +33,8 @@ class IdleHarnessTest {
         assertEquals("50", f.get("readersStarted"), f.toString());
         assertEquals("true", f.get("woke"), f.toString());
         assertEquals(IdleHarness.ROUNDS + "/" + IdleHarness.ROUNDS, f.get("wakes"), f.toString());
-        assertEquals(Integer.toString(IdleHarness.ROUNDS), f.get("serverEchoes"), f.toString());
+        assertEquals(Integer.toString(IdleHarness.WARMUP_ROUND_TRIPS), f.get("wakeWarmup"), f.toString());
+        assertEquals(Integer.toString(IdleHarness.WARMUP_ROUND_TRIPS + IdleHarness.ROUNDS), f.get("serverEchoes"), f.toString());
         for (String k : new String[] {"serverCpuPct", "clientCpuPct", "serverRssPerConnBytes", "clientRssPerConnBytes"}) {
             assertTrue(f.containsKey(k), k + " in " + f);
         }
