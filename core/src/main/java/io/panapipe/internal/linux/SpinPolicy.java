@@ -94,9 +94,23 @@ final class SpinPolicy {
         this.parkedThreads = parked;
     }
 
-    private int probeInterval() {
+    /**
+     * Whether a connection without credit re-probes at this wait: every {@value #PROBE_INTERVAL}th,
+     * or every {@value #FEW_WAITERS_PROBE_INTERVAL}th while few threads are parked. The parked count
+     * is asked for only at those eighth waits (the 64th are among them), not at every wait of a
+     * loaded server.
+     */
+    private boolean probes(int waits) {
+        if (waits % FEW_WAITERS_PROBE_INTERVAL != 0) {
+            return false;
+        }
         IntSupplier parked = parkedThreads;
-        return parked != null && parked.getAsInt() <= cores ? FEW_WAITERS_PROBE_INTERVAL : PROBE_INTERVAL;
+        return waits % PROBE_INTERVAL == 0 || (parked != null && parked.getAsInt() <= cores);
+    }
+
+    /** The cores (carriers) that spinners and woken threads share. */
+    int cores() {
+        return cores;
     }
 
     /** The credit a new connection starts with: enough to find out whether spinning pays. */
@@ -117,7 +131,7 @@ final class SpinPolicy {
      * @param credit the connection's credit; {@code waits} its count of parks, for re-probing
      */
     boolean tryStart(int credit, int waits) {
-        if (spinNanos == 0 || (credit <= 0 && (waits % probeInterval()) != 0)) {
+        if (spinNanos == 0 || (credit <= 0 && !probes(waits))) {
             return false;
         }
         for (;;) {

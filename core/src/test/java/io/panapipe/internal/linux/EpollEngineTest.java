@@ -127,8 +127,7 @@ class EpollEngineTest {
     @Test
     void withFewThreadsParkedAConnectionWithoutCreditReprobesSoonerAndACrowdedSpinEndsAtOnce() {
         SpinPolicy p = new SpinPolicy(20_000);
-        int cores = Math.max(1, Integer.getInteger("jdk.virtualThreadScheduler.parallelism",
-                Runtime.getRuntime().availableProcessors()));
+        int cores = p.cores();
         int[] parked = {0};
         p.countParkedBy(() -> parked[0]);
         assertTrue(p.tryStart(0, 8), "few parked (a ping-pong pair): a re-probe every 8th wait");

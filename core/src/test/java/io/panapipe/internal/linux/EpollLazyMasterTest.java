@@ -38,6 +38,11 @@ class EpollLazyMasterTest {
     private PipeChannel served;
     private PipeChannel client;
     private Arena arena;
+    private EpollPollers pollers;
+    /** The served socket's readiness key in {@link #pollers}. */
+    private long key;
+    /** One byte to write. */
+    private MemorySegment one;
 
     @BeforeEach
     void setUp() throws Exception {
@@ -49,6 +54,9 @@ class EpollLazyMasterTest {
         servedTransport = (EpollTransport) accepted.get(10, TimeUnit.SECONDS);
         served = new PipeChannel(servedTransport, PipeMode.BYTE, 4096);
         arena = Arena.ofShared();
+        pollers = engine.pollers;
+        key = servedTransport.readinessKey();
+        one = arena.allocate(1);
     }
 
     @AfterEach
@@ -73,7 +81,7 @@ class EpollLazyMasterTest {
         return r;
     }
 
-    private static void awaitParked(EpollPollers pollers, long key) throws InterruptedException {
+    private void awaitParked() throws InterruptedException {
         for (int i = 0; i < 500 && pollers.parkedOn(key) == 0; i++) {
             Thread.sleep(2);
         }
@@ -82,21 +90,18 @@ class EpollLazyMasterTest {
     }
 
     /** A reader parks on the served end (and sleeps), then a write from the client wakes it. */
-    private void wakeOneParkedReader(EpollPollers pollers, long key, MemorySegment one, int round) throws Exception {
+    private void wakeOneParkedReader(int round) throws Exception {
         CompletableFuture<Object> read = readOneVirtual(arena.allocate(1));
-        awaitParked(pollers, key);
+        awaitParked();
         client.write(one, Operation.NO_TIMEOUT);
         assertEquals(1, read.get(10, TimeUnit.SECONDS), "round " + round + ": the parked reader woke");
     }
 
     @Test
     void aReaderWokenAfterAQuietSpellIsServedByTheMasterItself() throws Exception {
-        EpollPollers pollers = engine.pollers;
-        MemorySegment one = arena.allocate(1);
-        long key = servedTransport.readinessKey();
         for (int round = 0; round < 3; round++) {
             long before = pollers.servedByMaster(); // the reader then sleeps 50 ms: a quiet spell
-            wakeOneParkedReader(pollers, key, one, round);
+            wakeOneParkedReader(round);
             assertEquals(before + 1, pollers.servedByMaster(),
                     "round " + round + ": after a quiet spell the master unparks the reader itself, not the sub-poller");
         }
@@ -104,24 +109,18 @@ class EpollLazyMasterTest {
 
     @Test
     void withinTheQuietSpellTheSubPollerServesTheSet() throws Exception {
-        EpollPollers pollers = engine.pollers;
         pollers.quietSpell(TimeUnit.HOURS.toNanos(1)); // no set of this engine will have been quiet that long
-        MemorySegment one = arena.allocate(1);
-        long key = servedTransport.readinessKey();
         for (int round = 0; round < 3; round++) {
-            wakeOneParkedReader(pollers, key, one, round);
+            wakeOneParkedReader(round);
         }
         assertEquals(0, pollers.servedByMaster(), "the master woke the sub-poller every time");
     }
 
     @Test
     void writesNobodyWaitsForWakeNoThreadAndTheNextParkedReaderStillWakes() throws Exception {
-        EpollPollers pollers = engine.pollers;
-        MemorySegment one = arena.allocate(1);
-        long key = servedTransport.readinessKey();
         for (int round = 0; round < 3; round++) {
             // A reader parks (registering the socket on the first round) and is woken by a write.
-            wakeOneParkedReader(pollers, key, one, round);
+            wakeOneParkedReader(round);
 
             // Nobody waits now. The sub-poller may have armed the master once more before the woken
             // reader stopped counting as parked: one write may still wake it, and then it sleeps
