@@ -574,14 +574,14 @@ public final class Main {
         return Json.num(((Map<String, Object>) e.get("primaryMetric")).get("score"));
     }
 
-    private static Map<String, Object> many(Case k, Settings s, PrintStream log) throws Exception {
+    static Map<String, Object> many(Case k, Settings s, PrintStream log) throws Exception {
         Path dir = Files.createTempDirectory("ppb-many");
         Path sock = dir.resolve("s.sock");
         Process server = null;
         Process client = null;
         try {
             List<String> sc = childJava(ManyConnections.class.getName(), k.peer);
-            sc.addAll(List.of("server", k.peer, sock.toString(), Long.toString(ManyConnections.CONNECT_PHASE_SECONDS + s.manySeconds + 60)));
+            sc.addAll(List.of("server", k.peer, sock.toString(), Long.toString(ManyConnections.WARMUP_SECONDS + ManyConnections.CONNECT_PHASE_SECONDS + s.manySeconds + 60)));
             server = new ProcessBuilder(sc).redirectErrorStream(true).start();
             StringBuilder slog = new StringBuilder();
             String ready = ManyConnections.awaitLine(server, "READY", System.nanoTime() + TimeUnit.SECONDS.toNanos(20), slog);
@@ -590,7 +590,7 @@ public final class Main {
             cc.addAll(List.of("client", k.peer, sock.toString(), Integer.toString(k.size), Integer.toString(s.manySeconds)));
             client = new ProcessBuilder(cc).redirectErrorStream(true).start();
             StringBuilder clog = new StringBuilder();
-            long limit = ManyConnections.CONNECT_PHASE_SECONDS + 5 + s.manySeconds + 5 + 20;
+            long limit = ManyConnections.WARMUP_SECONDS + 1 + ManyConnections.CONNECT_PHASE_SECONDS + 5 + s.manySeconds + 5 + 20;
             ProcessHandle sh = server.toHandle();
             long[] serverCpu0 = {-1};
             String line = ManyConnections.awaitLine(client, "RESULT", System.nanoTime() + TimeUnit.SECONDS.toNanos(limit), clog,
@@ -607,6 +607,11 @@ public final class Main {
             int finished = Integer.parseInt(f.get("finished"));
             List<String> notes = new ArrayList<>();
             if (connected < n) notes.add("only " + connected + " of " + n + " connected within " + ManyConnections.CONNECT_PHASE_SECONDS + " s");
+            int warmedUp = Integer.parseInt(f.get("warmup"));
+            if (warmedUp < ManyConnections.WARMUP_CONNECTIONS) {
+                notes.add("warm-up: only " + warmedUp + " of " + ManyConnections.WARMUP_CONNECTIONS + " connections within "
+                        + ManyConnections.WARMUP_SECONDS + " s");
+            }
             int served = Integer.parseInt(f.get("served"));
             if (served < connected) notes.add("only " + served + " of " + connected + " clients got any answer");
             if (finished < n) notes.add((n - finished) + " clients still blocked at the end (stalled)");

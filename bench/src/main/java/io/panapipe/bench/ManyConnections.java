@@ -17,7 +17,8 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Many connections: N virtual-thread clients against one server with a virtual thread per
- * connection, each client doing 64-byte request/echo round trips for a fixed time. Server and
+ * connection, each client doing 64-byte request/echo round trips for a fixed time, after a warm-up
+ * ({@link #WARMUP_CONNECTIONS}). Server and
  * clients are separate JVMs (each end holds N descriptors; one process would need 2N). Every
  * phase has a deadline; a phase that stalls (carriers pinned by blocking native reads) is
  * reported, not waited for.
@@ -57,16 +58,7 @@ public final class ManyConnections {
                 try {
                     Transport.Conn c = server.accept(SIZE);
                     conns.add(c);
-                    Thread.ofVirtual().start(() -> {
-                        try {
-                            while (true) {
-                                c.readFully(SIZE);
-                                c.writeFully(SIZE);
-                            }
-                        } catch (IOException endOfStream) {
-                            Link.closeQuietly(c);
-                        }
-                    });
+                    Thread.ofVirtual().start(() -> echo(c, conns));
                 } catch (IOException closed) {
                     return;
                 }
@@ -87,75 +79,179 @@ public final class ManyConnections {
         conns.forEach(Link::closeQuietly);
     }
 
-    static void client(Transport t, Path sock, int n, long seconds) throws Exception {
-        Histogram h = new Histogram();
-        AtomicInteger connected = new AtomicInteger();
-        AtomicInteger connectErrors = new AtomicInteger();
-        AtomicInteger ioErrors = new AtomicInteger();
-        AtomicLong requests = new AtomicLong();
-        AtomicInteger served = new AtomicInteger(); // clients that completed at least one request
-        CountDownLatch allConnected = new CountDownLatch(n);
-        CountDownLatch go = new CountDownLatch(1);
-        Semaphore connecting = new Semaphore(256); // don't overrun the listen backlog
-        List<Transport.Conn> conns = java.util.Collections.synchronizedList(new ArrayList<>());
-        AtomicLong stopAt = new AtomicLong(Long.MAX_VALUE);
-        long connectDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(CONNECT_PHASE_SECONDS);
-        List<Thread> threads = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-            threads.add(Thread.ofVirtual().start(() -> {
-                Transport.Conn c = null;
+    /** One connection's virtual thread in the server: echoes requests until the client closes. */
+    private static void echo(Transport.Conn c, ConcurrentLinkedQueue<Transport.Conn> conns) {
+        try {
+            while (true) {
+                c.readFully(SIZE);
+                c.writeFully(SIZE);
+            }
+        } catch (IOException endOfStream) {
+            Link.closeQuietly(c);
+            conns.remove(c);
+        }
+    }
+
+    /**
+     * Connections made, used for {@value #WARMUP_REQUESTS} round trips and closed, one after the
+     * other, before the measured ones: a server that has run a while. Each connection's thread
+     * starts in the code its first frames are compiled to at that moment and keeps those frames
+     * until it ends (the JVM moves a running loop to compiled code only now and then). Without the
+     * warm-up the first few hundred connections of a fresh JVM run their loops interpreted for the
+     * whole measurement, and every park of such a thread takes the JVM's slow path of freezing and
+     * thawing its stack: the benchmark then measured the JIT's warm-up, and hid the transports'
+     * differences. The same for every peer.
+     */
+    static final int WARMUP_CONNECTIONS = Integer.getInteger("panapipe.bench.warmupConnections", 1000);
+    static final int WARMUP_REQUESTS = Integer.getInteger("panapipe.bench.warmupRequests", 32);
+    static final long WARMUP_SECONDS = 20;
+    /** After the warm-up, time for the compiler queue to drain before the measured threads start. */
+    static final long WARMUP_SETTLE_MILLIS = 1000;
+
+    /** The state one phase's client connections share (the warm-up or the measured run). */
+    private static final class Phase {
+        final Transport t;
+        final Path sock;
+        final long connectDeadline;
+        final long maxRequests;
+        final boolean closeAtEnd;
+        final Histogram h = new Histogram();
+        final AtomicInteger connected = new AtomicInteger();
+        final AtomicInteger connectErrors = new AtomicInteger();
+        final AtomicInteger ioErrors = new AtomicInteger();
+        final AtomicLong requests = new AtomicLong();
+        final AtomicInteger served = new AtomicInteger(); // clients that completed at least one request
+        final CountDownLatch allConnected;
+        final CountDownLatch go;
+        final Semaphore connecting = new Semaphore(256); // don't overrun the listen backlog
+        final List<Transport.Conn> conns = java.util.Collections.synchronizedList(new ArrayList<>());
+        final AtomicLong stopAt;
+
+        Phase(Transport t, Path sock, int n, long connectDeadline, long maxRequests, boolean closeAtEnd,
+              CountDownLatch go, long stopAt) {
+            this.t = t;
+            this.sock = sock;
+            this.connectDeadline = connectDeadline;
+            this.maxRequests = maxRequests;
+            this.closeAtEnd = closeAtEnd;
+            this.allConnected = new CountDownLatch(n);
+            this.go = go;
+            this.stopAt = new AtomicLong(stopAt);
+        }
+    }
+
+    /** Starts a client connection's virtual thread: one lambda for the warm-up and the measured run, so both run the same frames. */
+    private static Thread startClientConnection(Phase ph) {
+        return Thread.ofVirtual().start(() -> clientConnection(ph));
+    }
+
+    /** One client connection's virtual thread, in the warm-up and in the measured run alike. */
+    private static void clientConnection(Phase ph) {
+        Transport.Conn c = null;
+        try {
+            while (c == null && System.nanoTime() < ph.connectDeadline) {
+                ph.connecting.acquire();
                 try {
-                    while (c == null && System.nanoTime() < connectDeadline) {
-                        connecting.acquire();
-                        try {
-                            c = t.connect(sock, SIZE);
-                        } catch (IOException e) {
-                            connectErrors.incrementAndGet();
-                            Thread.sleep(5);
-                        } finally {
-                            connecting.release();
-                        }
-                    }
-                    if (c == null) return;
-                    conns.add(c);
-                    connected.incrementAndGet();
-                } catch (InterruptedException e) {
-                    return;
-                } finally {
-                    allConnected.countDown();
-                }
-                try {
-                    go.await();
-                    long end = stopAt.get();
-                    boolean first = true;
-                    while (System.nanoTime() < end) {
-                        long t0 = System.nanoTime();
-                        c.writeFully(SIZE);
-                        c.readFully(SIZE);
-                        h.record(System.nanoTime() - t0);
-                        requests.incrementAndGet();
-                        if (first) {
-                            served.incrementAndGet();
-                            first = false;
-                        }
-                    }
+                    c = ph.t.connect(ph.sock, SIZE);
                 } catch (IOException e) {
-                    ioErrors.incrementAndGet();
-                } catch (InterruptedException e) {
-                    // stop
+                    ph.connectErrors.incrementAndGet();
+                    Thread.sleep(5);
+                } finally {
+                    ph.connecting.release();
+                }
+            }
+            if (c == null) return;
+            ph.conns.add(c);
+            ph.connected.incrementAndGet();
+        } catch (InterruptedException e) {
+            return;
+        } finally {
+            ph.allConnected.countDown();
+        }
+        try {
+            ph.go.await();
+            long end = ph.stopAt.get();
+            boolean first = true;
+            for (long left = ph.maxRequests; left > 0 && System.nanoTime() < end; left--) {
+                long t0 = System.nanoTime();
+                c.writeFully(SIZE);
+                c.readFully(SIZE);
+                ph.h.record(System.nanoTime() - t0);
+                ph.requests.incrementAndGet();
+                if (first) {
+                    ph.served.incrementAndGet();
+                    first = false;
+                }
+            }
+        } catch (IOException e) {
+            ph.ioErrors.incrementAndGet();
+        } catch (InterruptedException e) {
+            // stop
+        } finally {
+            if (ph.closeAtEnd) {
+                Link.closeQuietly(c);
+            }
+        }
+    }
+
+    /**
+     * The warm-up ({@link #WARMUP_CONNECTIONS}): each connection on a virtual thread of its own
+     * (the frames to compile are those a connection's thread starts with), at most one at a time
+     * per carrier, so that a peer whose reads pin the carriers cannot deadlock it; bounded by
+     * {@link #WARMUP_SECONDS}.
+     *
+     * @return how many warm-up connections completed their round trips
+     */
+    private static int warmUp(Transport t, Path sock) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WARMUP_SECONDS);
+        CountDownLatch open = new CountDownLatch(0);
+        AtomicInteger next = new AtomicInteger();
+        AtomicInteger done = new AtomicInteger();
+        List<Thread> streams = new ArrayList<>();
+        for (int s = 0; s < Math.min(2, carriers()); s++) {
+            streams.add(Thread.ofPlatform().daemon().name("warm-up-" + s).start(() -> {
+                while (next.getAndIncrement() < WARMUP_CONNECTIONS) {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) return;
+                    Phase ph = new Phase(t, sock, 1, deadline, WARMUP_REQUESTS, true, open, deadline);
+                    Thread th = startClientConnection(ph);
+                    try {
+                        if (!th.join(java.time.Duration.ofNanos(left))) return;
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                    if (ph.requests.get() == WARMUP_REQUESTS) done.incrementAndGet();
                 }
             }));
         }
-        boolean allIn = allConnected.await(CONNECT_PHASE_SECONDS + 5, TimeUnit.SECONDS);
-        int nConnected = connected.get();
+        for (Thread s : streams) {
+            s.join(java.time.Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
+        }
+        Thread.sleep(WARMUP_SETTLE_MILLIS);
+        return done.get();
+    }
+
+    static void client(Transport t, Path sock, int n, long seconds) throws Exception {
+        long w0 = System.nanoTime();
+        int warmedUp = warmUp(t, sock);
+        double warmupSeconds = (System.nanoTime() - w0) / 1e9;
+        CountDownLatch go = new CountDownLatch(1);
+        long connectDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(CONNECT_PHASE_SECONDS);
+        Phase ph = new Phase(t, sock, n, connectDeadline, Long.MAX_VALUE, false, go, Long.MAX_VALUE);
+        List<Thread> threads = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            threads.add(startClientConnection(ph));
+        }
+        boolean allIn = ph.allConnected.await(CONNECT_PHASE_SECONDS + 5, TimeUnit.SECONDS);
+        int nConnected = ph.connected.get();
         var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
         // The orchestrator samples the server's CPU time when it sees this line, and again at RESULT.
         System.out.println("GO");
         System.out.flush();
         long cpu0 = os.getProcessCpuTime();
         long t0 = System.nanoTime();
-        stopAt.set(t0 + TimeUnit.SECONDS.toNanos(seconds));
-        long before = requests.get();
+        ph.stopAt.set(t0 + TimeUnit.SECONDS.toNanos(seconds));
+        long before = ph.requests.get();
         go.countDown();
         // Wait for the clients to finish their last request, bounded.
         long hard = t0 + TimeUnit.SECONDS.toNanos(seconds + 5);
@@ -165,17 +261,19 @@ public final class ManyConnections {
             if (left > 0 && th.join(java.time.Duration.ofNanos(left))) finished++;
         }
         double elapsed = Math.min(System.nanoTime() - t0, TimeUnit.SECONDS.toNanos(seconds + 5)) / 1e9;
-        long done = requests.get() - before;
+        long done = ph.requests.get() - before;
         double cpuMs = (os.getProcessCpuTime() - cpu0) / 1e6;
         double rps = done / Math.max(seconds, elapsed);
+        Histogram h = ph.h;
         System.out.println(String.format(Locale.ROOT,
                 "RESULT n=%d connected=%d allConnected=%b served=%d finished=%d requests=%d seconds=%.2f rps=%.1f "
-                        + "p50us=%.1f p99us=%.1f p999us=%.1f connectErrors=%d ioErrors=%d carriers=%d clientCpuMs=%.1f",
-                n, nConnected, allIn, served.get(), finished, done, elapsed, rps,
+                        + "p50us=%.1f p99us=%.1f p999us=%.1f connectErrors=%d ioErrors=%d carriers=%d clientCpuMs=%.1f "
+                        + "warmup=%d warmupSeconds=%.2f",
+                n, nConnected, allIn, ph.served.get(), finished, done, elapsed, rps,
                 h.quantile(0.50) / 1e3, h.quantile(0.99) / 1e3, h.quantile(0.999) / 1e3,
-                connectErrors.get(), ioErrors.get(), carriers(), cpuMs));
+                ph.connectErrors.get(), ph.ioErrors.get(), carriers(), cpuMs, warmedUp, warmupSeconds));
         System.out.flush();
-        conns.forEach(Link::closeQuietly);
+        ph.conns.forEach(Link::closeQuietly);
     }
 
     static int carriers() {
