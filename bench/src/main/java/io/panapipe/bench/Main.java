@@ -233,7 +233,9 @@ public final class Main {
                                    e.g. ./run -Dpanapipe.spinMicros=0 --case 'roundtrip/64/'
                 system properties: panapipe.shared.dir  where uds_baseline.c is (default <repo>/../shared)
                                    panapipe.bench.caseLimitSeconds  wall-clock limit of one JMH case (90 quick, 180 full)
-                                   panapipe.bench.manyRounds  interleaved rounds of each many/ case, median kept (5 quick, 3 otherwise)""");
+                                   panapipe.bench.manyRounds  interleaved rounds of each many/ case, median kept (5 quick, 3 otherwise)
+                                   panapipe.bench.warmupConnections, panapipe.bench.warmupRequests
+                                                              many/'s warm-up connections and their round trips (1000, 32)""");
         System.exit(error == null ? 0 : 2);
     }
 

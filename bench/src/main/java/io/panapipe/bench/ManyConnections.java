@@ -93,17 +93,20 @@ public final class ManyConnections {
     }
 
     /**
-     * Connections made, used for {@value #WARMUP_REQUESTS} round trips and closed, one after the
-     * other, before the measured ones: a server that has run a while. Each connection's thread
-     * starts in the code its first frames are compiled to at that moment and keeps those frames
-     * until it ends (the JVM moves a running loop to compiled code only now and then). Without the
-     * warm-up the first few hundred connections of a fresh JVM run their loops interpreted for the
-     * whole measurement, and every park of such a thread takes the JVM's slow path of freezing and
+     * Connections made, used for {@link #WARMUP_REQUESTS} round trips and closed, two at a time,
+     * before the measured ones: a server that has run a while. Each connection's thread starts in
+     * the code its first frames are compiled to at that moment and keeps those frames until it ends
+     * (the JVM moves a running loop to compiled code only now and then). Without the warm-up the
+     * first few hundred connections of a fresh JVM run their loops interpreted for the whole
+     * measurement, and every park of such a thread takes the JVM's slow path of freezing and
      * thawing its stack: the benchmark then measured the JIT's warm-up, and hid the transports'
-     * differences. The same for every peer.
+     * differences. With 2,000 connections of 16 round trips every frame a measured connection's
+     * thread starts with is compiled, on this machine ({@code -XX:+PrintCompilation}): the client's
+     * connection method by C2, the server's by C1 (C2 follows during the measurement). The same
+     * for every peer.
      */
-    static final int WARMUP_CONNECTIONS = Integer.getInteger("panapipe.bench.warmupConnections", 1000);
-    static final int WARMUP_REQUESTS = Integer.getInteger("panapipe.bench.warmupRequests", 32);
+    static final int WARMUP_CONNECTIONS = Integer.getInteger("panapipe.bench.warmupConnections", 2000);
+    static final int WARMUP_REQUESTS = Integer.getInteger("panapipe.bench.warmupRequests", 16);
     static final long WARMUP_SECONDS = 20;
     /** After the warm-up, time for the compiler queue to drain before the measured threads start. */
     static final long WARMUP_SETTLE_MILLIS = 1000;
@@ -114,27 +117,25 @@ public final class ManyConnections {
         final Path sock;
         final long connectDeadline;
         final long maxRequests;
-        final boolean closeAtEnd;
         final Histogram h = new Histogram();
         final AtomicInteger connected = new AtomicInteger();
         final AtomicInteger connectErrors = new AtomicInteger();
         final AtomicInteger ioErrors = new AtomicInteger();
         final AtomicLong requests = new AtomicLong();
         final AtomicInteger served = new AtomicInteger(); // clients that completed at least one request
-        final CountDownLatch allConnected;
+        /** Connections that have connected or given up (polled: a latch would take another branch when it reaches zero). */
+        final AtomicInteger settled = new AtomicInteger();
         final CountDownLatch go;
         final Semaphore connecting = new Semaphore(256); // don't overrun the listen backlog
         final List<Transport.Conn> conns = java.util.Collections.synchronizedList(new ArrayList<>());
         final AtomicLong stopAt;
 
-        Phase(Transport t, Path sock, int n, long connectDeadline, long maxRequests, boolean closeAtEnd,
+        Phase(Transport t, Path sock, long connectDeadline, long maxRequests,
               CountDownLatch go, long stopAt) {
             this.t = t;
             this.sock = sock;
             this.connectDeadline = connectDeadline;
             this.maxRequests = maxRequests;
-            this.closeAtEnd = closeAtEnd;
-            this.allConnected = new CountDownLatch(n);
             this.go = go;
             this.stopAt = new AtomicLong(stopAt);
         }
@@ -166,7 +167,7 @@ public final class ManyConnections {
         } catch (InterruptedException e) {
             return;
         } finally {
-            ph.allConnected.countDown();
+            ph.settled.incrementAndGet();
         }
         try {
             ph.go.await();
@@ -187,10 +188,6 @@ public final class ManyConnections {
             ph.ioErrors.incrementAndGet();
         } catch (InterruptedException e) {
             // stop
-        } finally {
-            if (ph.closeAtEnd) {
-                Link.closeQuietly(c);
-            }
         }
     }
 
@@ -213,13 +210,14 @@ public final class ManyConnections {
                 while (next.getAndIncrement() < WARMUP_CONNECTIONS) {
                     long left = deadline - System.nanoTime();
                     if (left <= 0) return;
-                    Phase ph = new Phase(t, sock, 1, deadline, WARMUP_REQUESTS, true, open, deadline);
+                    Phase ph = new Phase(t, sock, deadline, WARMUP_REQUESTS, open, deadline);
                     Thread th = startClientConnection(ph);
                     try {
                         if (!th.join(java.time.Duration.ofNanos(left))) return;
                     } catch (InterruptedException e) {
                         return;
                     }
+                    ph.conns.forEach(Link::closeQuietly);
                     if (ph.requests.get() == WARMUP_REQUESTS) done.incrementAndGet();
                 }
             }));
@@ -237,12 +235,16 @@ public final class ManyConnections {
         double warmupSeconds = (System.nanoTime() - w0) / 1e9;
         CountDownLatch go = new CountDownLatch(1);
         long connectDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(CONNECT_PHASE_SECONDS);
-        Phase ph = new Phase(t, sock, n, connectDeadline, Long.MAX_VALUE, false, go, Long.MAX_VALUE);
+        Phase ph = new Phase(t, sock, connectDeadline, Long.MAX_VALUE, go, Long.MAX_VALUE);
         List<Thread> threads = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             threads.add(startClientConnection(ph));
         }
-        boolean allIn = ph.allConnected.await(CONNECT_PHASE_SECONDS + 5, TimeUnit.SECONDS);
+        long settleBy = System.nanoTime() + TimeUnit.SECONDS.toNanos(CONNECT_PHASE_SECONDS + 5);
+        while (ph.settled.get() < n && System.nanoTime() < settleBy) {
+            Thread.sleep(10);
+        }
+        boolean allIn = ph.settled.get() == n;
         int nConnected = ph.connected.get();
         var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
         // The orchestrator samples the server's CPU time when it sees this line, and again at RESULT.
